@@ -1,0 +1,187 @@
+//! Spec -> desired model. Pure: no I/O, so it is tested without any server.
+//!
+//! For each instance-group role (masters, nodes, bastions) kops makes a role with an EC2
+//! trust policy, an inline policy of the same name, `additional.<role>` when the spec has
+//! additional policies for it, an instance profile of the same name, and the link that
+//! puts the role into the profile.
+
+pub mod kops_policy;
+
+use crate::model::{
+    DesiredInstanceProfile, DesiredProfileRole, DesiredRole, DesiredRolePolicy, DesiredState,
+    Lifecycle, Tags,
+};
+use crate::policy;
+use crate::spec::{ClusterSpec, InputError, InputErrors, InstanceRole};
+
+pub use kops_policy::{partition_for_region, BuildError};
+
+/// IAM's fixed limits (reference_iam-quotas): checked before any call.
+pub const MAX_ROLE_NAME: usize = 64;
+pub const MAX_INSTANCE_PROFILE_NAME: usize = 128;
+/// All inline policies of one role together, white space not counted.
+pub const MAX_ROLE_INLINE_POLICY_SIZE: usize = 10_240;
+
+/// kops's trust policy template (pkg/model/iam.go), kept to the byte so that roles kops
+/// made compare equal without a rewrite.
+fn ec2_trust_policy(service: &str) -> String {
+    format!(
+        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Effect\": \"Allow\",\n      \"Principal\": {{ \"Service\": \"{service}\"}},\n      \"Action\": \"sts:AssumeRole\"\n    }}\n  ]\n}}"
+    )
+}
+
+/// `<prefix>.<cluster>`: the name of a role, its policy and its instance profile.
+pub fn iam_name(role: InstanceRole, cluster: &str) -> String {
+    format!("{}.{cluster}", role.iam_prefix())
+}
+
+/// The tags that mark what rolecall created for a cluster.
+pub fn ownership_tags(cluster: &str) -> Tags {
+    Tags::from([
+        ("KubernetesCluster".to_string(), cluster.to_string()),
+        (
+            format!("kubernetes.io/cluster/{cluster}"),
+            "owned".to_string(),
+        ),
+    ])
+}
+
+/// Builds everything the spec asks for. Every problem is collected, so the user sees all.
+pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
+    let partition = partition_for_region(spec.region.as_deref());
+    let trust = ec2_trust_policy(partition.ec2_service);
+    let tags = ownership_tags(&spec.name);
+    let mut state = DesiredState {
+        cluster: spec.name.clone(),
+        ..DesiredState::default()
+    };
+    let mut errors = Vec::new();
+
+    for role in managed_roles(spec) {
+        let name = iam_name(role, &spec.name);
+        let main_policy = match kops_policy::role_policy(spec, role) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(at_cluster(spec, &e.field, e.message));
+                continue;
+            }
+        };
+        let additional = kops_policy::additional_policy(spec, role);
+        check_limits(
+            spec,
+            role,
+            &name,
+            &main_policy,
+            additional.as_deref(),
+            &mut errors,
+        );
+
+        state.roles.push(DesiredRole {
+            name: name.clone(),
+            path: "/".into(),
+            trust_policy: trust.clone(),
+            tags: tags.clone(),
+            lifecycle: Lifecycle::Sync,
+        });
+        state.role_policies.push(DesiredRolePolicy {
+            role: name.clone(),
+            name: name.clone(),
+            document: Some(main_policy),
+            lifecycle: Lifecycle::Sync,
+        });
+        // Always present: with no document it says "must not exist", so removing the
+        // spec's entry deletes the policy rolecall wrote before.
+        state.role_policies.push(DesiredRolePolicy {
+            role: name.clone(),
+            name: format!("additional.{name}"),
+            document: additional,
+            lifecycle: Lifecycle::Sync,
+        });
+        state.instance_profiles.push(DesiredInstanceProfile {
+            name: name.clone(),
+            path: "/".into(),
+            tags: tags.clone(),
+            lifecycle: Lifecycle::Sync,
+        });
+        state.profile_roles.push(DesiredProfileRole {
+            profile: name.clone(),
+            role: name,
+            lifecycle: Lifecycle::Sync,
+        });
+    }
+
+    if errors.is_empty() {
+        Ok(state)
+    } else {
+        Err(InputErrors(errors))
+    }
+}
+
+/// Roles with at least one instance group that does not bring its own instance profile.
+fn managed_roles(spec: &ClusterSpec) -> Vec<InstanceRole> {
+    InstanceRole::ALL
+        .into_iter()
+        .filter(|r| {
+            spec.instance_groups
+                .iter()
+                .any(|ig| ig.role == *r && ig.profile.is_none())
+        })
+        .collect()
+}
+
+fn check_limits(
+    spec: &ClusterSpec,
+    role: InstanceRole,
+    name: &str,
+    main_policy: &str,
+    additional: Option<&str>,
+    errors: &mut Vec<InputError>,
+) {
+    if name.chars().count() > MAX_ROLE_NAME {
+        errors.push(at_cluster(
+            spec,
+            "metadata.name",
+            format!(
+                "the role name {name:?} is {} characters long; IAM allows at most {MAX_ROLE_NAME}",
+                name.chars().count()
+            ),
+        ));
+    }
+    if name.chars().count() > MAX_INSTANCE_PROFILE_NAME {
+        errors.push(at_cluster(
+            spec,
+            "metadata.name",
+            format!(
+                "the instance profile name {name:?} is {} characters long; IAM allows at most {MAX_INSTANCE_PROFILE_NAME}",
+                name.chars().count()
+            ),
+        ));
+    }
+    let total = policy::compact_len(main_policy) + additional.map(policy::compact_len).unwrap_or(0);
+    if total > MAX_ROLE_INLINE_POLICY_SIZE {
+        let field = if additional.is_some() {
+            format!("spec.additionalPolicies.{}", role.policy_key())
+        } else {
+            "spec".to_string()
+        };
+        let location = spec
+            .additional_policies
+            .get(&role)
+            .map(|p| p.location.clone())
+            .unwrap_or_else(|| spec.location.clone());
+        errors.push(InputError::at(
+            location,
+            field,
+            format!(
+                "the inline policies of role {name} add up to {total} characters without white space; IAM allows at most {MAX_ROLE_INLINE_POLICY_SIZE}"
+            ),
+        ));
+    }
+}
+
+fn at_cluster(spec: &ClusterSpec, field: &str, message: String) -> InputError {
+    InputError::at(spec.location.clone(), field, message)
+}
+
+#[cfg(test)]
+mod tests;

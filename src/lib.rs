@@ -1,0 +1,15 @@
+//! rolecall: reconciles the IAM of kops-style Kubernetes clusters with an AWS account.
+//!
+//! Data flows one way: [`spec`] (YAML) -> [`build`] (desired model) -> [`plan`] (with the
+//! actual model from [`cloud`]) -> [`render`] or [`apply`]. Everything but `cloud`,
+//! `apply` and `cli` is pure.
+
+pub mod apply;
+pub mod build;
+pub mod cli;
+pub mod cloud;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod render;
+pub mod spec;

@@ -1,0 +1,26 @@
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use rolecall::cli::{run, Cli};
+
+fn main() {
+    let cli = Cli::parse();
+    // Logs go to stderr so that stdout carries only the plan.
+    let default_filter = match cli.verbose {
+        0 => "warn,aws_config=error",
+        1 => "warn,aws_config=error,rolecall=debug",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(run(cli));
+    std::process::exit(code);
+}

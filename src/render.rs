@@ -1,0 +1,154 @@
+//! The plan for people, in kops's layout: sections of `Type/name` objects, fields as
+//! `old -> new`, policy documents as unified diffs of pretty JSON.
+
+use std::fmt::Write as _;
+
+use similar::TextDiff;
+
+use crate::plan::{Change, ChangeKind, FieldChange, Plan};
+use crate::policy;
+
+pub const MUST_SPECIFY_YES: &str = "Must specify --yes to apply changes";
+pub const NO_CHANGES: &str = "No changes need to be applied";
+
+/// Colour or not: on a terminal only, and never when NO_COLOR is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { color: false };
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The plan's body: the change sections and the plan's errors, without the closing line.
+pub fn render_changes(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    for (kind, title) in [
+        (ChangeKind::Create, "Will create resources:"),
+        (ChangeKind::Modify, "Will modify resources:"),
+        (ChangeKind::Delete, "Will delete resources:"),
+    ] {
+        let changes: Vec<&Change> = plan.changes_of(kind).collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title}");
+        for change in changes {
+            render_change(&mut out, change, style);
+        }
+        out.push('\n');
+    }
+    if !plan.errors.is_empty() {
+        let _ = writeln!(out, "{}", style.paint("31;1", "Errors:"));
+        for p in &plan.errors {
+            let _ = writeln!(out, "  {}\n  \t{}", p.id, p.message);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The whole dry-run output, ending with kops's closing line.
+pub fn render_plan(plan: &Plan, style: Style) -> String {
+    let mut out = render_changes(plan, style);
+    out.push_str(if plan.has_changes() {
+        MUST_SPECIFY_YES
+    } else {
+        NO_CHANGES
+    });
+    out.push('\n');
+    out
+}
+
+fn render_change(out: &mut String, change: &Change, style: Style) {
+    let _ = writeln!(out, "  {}", change.id);
+    for field in &change.fields {
+        render_field(out, change.kind, field, style);
+    }
+}
+
+fn render_field(out: &mut String, kind: ChangeKind, field: &FieldChange, style: Style) {
+    if field.document {
+        match kind {
+            // A new or deleted document is not repeated in full: its object says enough,
+            // and a first apply would otherwise print every policy.
+            ChangeKind::Create | ChangeKind::Delete => {
+                let doc = field
+                    .new
+                    .as_deref()
+                    .or(field.old.as_deref())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  \t{:<20}\t{} statement(s), {} characters",
+                    field.field,
+                    statement_count(doc),
+                    policy::compact_len(doc)
+                );
+            }
+            ChangeKind::Modify => {
+                let _ = writeln!(out, "  \t{}", field.field);
+                let diff = document_diff(
+                    field.old.as_deref().unwrap_or(""),
+                    field.new.as_deref().unwrap_or(""),
+                );
+                for line in diff.lines() {
+                    let _ = writeln!(out, "  \t    {}", paint_diff_line(line, style));
+                }
+            }
+        }
+        return;
+    }
+    match (&field.old, &field.new) {
+        (Some(old), Some(new)) => {
+            let _ = writeln!(out, "  \t{:<20}\t {old} -> {new}", field.field);
+        }
+        (None, Some(v)) | (Some(v), None) => {
+            let _ = writeln!(out, "  \t{:<20}\t{v}", field.field);
+        }
+        (None, None) => {}
+    }
+}
+
+fn statement_count(doc: &str) -> usize {
+    policy::canonical(doc)
+        .map(|c| c.statements.len())
+        .unwrap_or(0)
+}
+
+/// A unified diff, `actual` against `desired`, of the two documents in display form.
+pub fn document_diff(actual: &str, desired: &str) -> String {
+    let old = format!("{}\n", policy::display(actual));
+    let new = format!("{}\n", policy::display(desired));
+    TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header("actual", "desired")
+        .to_string()
+}
+
+fn paint_diff_line(line: &str, style: Style) -> String {
+    if line.starts_with("+++") || line.starts_with("---") {
+        style.paint("1", line)
+    } else if line.starts_with('+') {
+        style.paint("32", line)
+    } else if line.starts_with('-') {
+        style.paint("31", line)
+    } else if line.starts_with("@@") {
+        style.paint("36", line)
+    } else {
+        line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

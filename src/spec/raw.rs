@@ -1,0 +1,125 @@
+//! The kops `v1alpha2` documents as they stand in YAML, before validation.
+//!
+//! One struct serves both `Cluster` and `InstanceGroup` documents: the two kinds share the
+//! `apiVersion`/`kind`/`metadata`/`spec` envelope, and the spec fields rolecall reads do not
+//! clash (`spec.iam` carries `legacy` on a Cluster and `profile` on an InstanceGroup). A single
+//! shape lets serde read a multi-document file in one pass and keeps every value's line.
+//! Fields rolecall does not read are ignored, as kops specs carry many.
+
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A value with the place it was written.
+pub type At<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawDocument {
+    pub api_version: Option<At<String>>,
+    pub kind: Option<At<String>>,
+    pub metadata: Option<RawMetadata>,
+    pub spec: Option<RawSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawMetadata {
+    pub name: Option<At<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSpec {
+    // Cluster fields.
+    pub cloud_provider: Option<At<String>>,
+    pub config_base: Option<At<String>>,
+    pub config_store: Option<At<String>>,
+    pub key_store: Option<At<String>>,
+    pub secret_store: Option<At<String>>,
+    pub iam: Option<RawIam>,
+    pub additional_policies: Option<BTreeMap<String, At<String>>>,
+    pub etcd_clusters: Option<Vec<RawEtcdCluster>>,
+    pub subnets: Option<Vec<RawSubnetEntry>>,
+    pub dns_zone: Option<At<String>>,
+    #[serde(rename = "kubeAPIServer")]
+    pub kube_api_server: Option<RawKubeApiServer>,
+    pub networking: Option<At<BTreeMap<String, IgnoredAny>>>,
+    // InstanceGroup fields.
+    pub role: Option<At<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIam {
+    // Cluster.
+    pub legacy: Option<At<bool>>,
+    pub allow_container_registry: Option<At<bool>>,
+    // InstanceGroup.
+    pub profile: Option<At<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawEtcdCluster {
+    pub name: Option<At<String>>,
+    pub etcd_members: Option<Vec<RawEtcdMember>>,
+    pub backups: Option<RawEtcdBackups>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawEtcdMember {
+    pub name: Option<At<String>>,
+    pub kms_key_id: Option<At<String>>,
+    pub encrypted_volume: Option<At<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawEtcdBackups {
+    pub backup_store: Option<At<String>>,
+}
+
+/// A Cluster's subnets are objects (`{name, zone, ...}`); an InstanceGroup's are names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSubnet {
+    pub name: Option<At<String>>,
+    pub zone: Option<At<String>>,
+}
+
+/// Either form of a subnet entry. Only the Cluster's form carries a zone.
+#[derive(Debug)]
+pub struct RawSubnetEntry(pub RawSubnet);
+
+impl<'de> Deserialize<'de> for RawSubnetEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+            type Value = RawSubnetEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a subnet name or a subnet object with name and zone")
+            }
+            fn visit_str<E: serde::de::Error>(self, _name: &str) -> Result<Self::Value, E> {
+                Ok(RawSubnetEntry(RawSubnet::default()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                // Values are still read by the YAML deserializer, so their places are kept.
+                RawSubnet::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawSubnetEntry)
+            }
+        }
+        d.deserialize_any(EntryVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawKubeApiServer {
+    pub enable_bootstrap_auth_token: Option<At<bool>>,
+}

@@ -13,3 +13,6 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod spec;
+
+#[cfg(test)]
+pub(crate) mod test_spec;

@@ -47,7 +47,9 @@ impl Node {
             // serde_json's arbitrary_precision is on, and then only for unrepresentable text.
             Value::Number(n) => n.as_f64().map_or(Node::Null, Node::Number),
             Value::String(s) => Node::str(s.as_str()),
-            Value::Array(items) => Node::Array(items.iter().map(|i| Node::from_value(i, order)).collect()),
+            Value::Array(items) => {
+                Node::Array(items.iter().map(|i| Node::from_value(i, order)).collect())
+            }
             Value::Object(map) => {
                 let mut members: Vec<(String, Node)> = map
                     .iter()
@@ -75,12 +77,16 @@ fn write_node(out: &mut String, node: &Node, depth: usize) {
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Node::Number(n) => out.push_str(&format_number(*n)),
         Node::Str(s) => write_string(out, s),
-        Node::Array(items) => write_container(out, ('[', ']'), items, depth, |out, item, d| write_node(out, item, d)),
-        Node::Object(members) => write_container(out, ('{', '}'), members, depth, |out, (key, value), d| {
-            write_string(out, key);
-            out.push_str(": ");
-            write_node(out, value, d);
+        Node::Array(items) => write_container(out, ('[', ']'), items, depth, |out, item, d| {
+            write_node(out, item, d)
         }),
+        Node::Object(members) => {
+            write_container(out, ('{', '}'), members, depth, |out, (key, value), d| {
+                write_string(out, key);
+                out.push_str(": ");
+                write_node(out, value, d);
+            })
+        }
     }
 }
 
@@ -143,8 +149,12 @@ fn format_number(f: f64) -> String {
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let text = format!("{f:e}");
-        let (mantissa, exponent) = text.split_once('e').expect("LowerExp always writes an exponent");
-        let exponent: i32 = exponent.parse().expect("LowerExp writes a decimal exponent");
+        let (mantissa, exponent) = text
+            .split_once('e')
+            .expect("LowerExp always writes an exponent");
+        let exponent: i32 = exponent
+            .parse()
+            .expect("LowerExp writes a decimal exponent");
         // Go pads exponents to two digits, then its encoder strips the pad from negative ones.
         if exponent < 0 {
             format!("{mantissa}e-{}", -exponent)
@@ -167,7 +177,10 @@ mod tests {
 
     #[test]
     fn indents_with_two_spaces_and_keeps_empty_containers_compact() {
-        let text = render(json!({"a": [1, "x"], "b": {}, "c": [], "d": {"e": null}}), KeyOrder::AsWritten);
+        let text = render(
+            json!({"a": [1, "x"], "b": {}, "c": [], "d": {"e": null}}),
+            KeyOrder::AsWritten,
+        );
         assert_eq!(
             text,
             "{\n  \"a\": [\n    1,\n    \"x\"\n  ],\n  \"b\": {},\n  \"c\": [],\n  \"d\": {\n    \"e\": null\n  }\n}"
@@ -176,7 +189,10 @@ mod tests {
 
     #[test]
     fn escapes_html_characters_like_go() {
-        assert_eq!(render(json!("a<b>&c"), KeyOrder::AsWritten), r#""a\u003cb\u003e\u0026c""#);
+        assert_eq!(
+            render(json!("a<b>&c"), KeyOrder::AsWritten),
+            r#""a\u003cb\u003e\u0026c""#
+        );
     }
 
     #[test]
@@ -184,14 +200,18 @@ mod tests {
         let s = "q\" b\\ n\n r\r t\t bs\u{8} ff\u{c} nul\u{0} us\u{1f} ls\u{2028} ps\u{2029} del\u{7f} é";
         assert_eq!(
             render(json!(s), KeyOrder::AsWritten),
-            r#""q\" b\\ n\n r\r t\t bs\u0008 ff\u000c nul\u0000 us\u001f ls\u2028 ps\u2029 del"#.to_string()
+            r#""q\" b\\ n\n r\r t\t bs\u0008 ff\u000c nul\u0000 us\u001f ls\u2028 ps\u2029 del"#
+                .to_string()
                 + "\u{7f} é\""
         );
     }
 
     #[test]
     fn escapes_keys_too() {
-        assert_eq!(render(json!({"a&b": 1}), KeyOrder::AsWritten), "{\n  \"a\\u0026b\": 1\n}");
+        assert_eq!(
+            render(json!({"a&b": 1}), KeyOrder::AsWritten),
+            "{\n  \"a\\u0026b\": 1\n}"
+        );
     }
 
     #[test]
@@ -230,6 +250,9 @@ mod tests {
 
     #[test]
     fn writes_booleans_and_null() {
-        assert_eq!(render(json!([true, false, null]), KeyOrder::AsWritten), "[\n  true,\n  false,\n  null\n]");
+        assert_eq!(
+            render(json!([true, false, null]), KeyOrder::AsWritten),
+            "[\n  true,\n  false,\n  null\n]"
+        );
     }
 }

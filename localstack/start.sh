@@ -21,11 +21,12 @@ venv=$("$here/install.sh")
 rm -rf "$state/volume"
 mkdir -p "$state/volume"
 # setsid: the server outlives the shell (and the test binary) that started it, so every test
-# binary shares one instance; stop.sh ends it.
+# binary shares one instance; stop.sh ends it. `9>&-`: the server must not inherit the lock,
+# or it would hold it for as long as it runs.
 GATEWAY_LISTEN="127.0.0.1:$port" SERVICES=iam,sts,ec2 \
   LOCALSTACK_TELEMETRY_DISABLED=1 DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
   LOCALSTACK_VOLUME_DIR="$state/volume" \
-  setsid "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 < /dev/null &
+  setsid "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 </dev/null 9>&- &
 echo $! > "$state/pid"
 for _ in $(seq 1 120); do
   if healthy; then

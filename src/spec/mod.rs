@@ -207,7 +207,7 @@ pub struct ParsedDocument {
 
 fn parse_file(path: &Path, text: &str) -> Result<Vec<ParsedDocument>, InputError> {
     let docs: Vec<raw::RawDocument> =
-        serde_saphyr::from_multiple(text).map_err(|e| yaml_error(path, &e))?;
+        serde_saphyr::from_multiple(text).map_err(|e| yaml_error(path, text, &e))?;
     Ok(docs
         .into_iter()
         .map(|raw| ParsedDocument {
@@ -217,18 +217,62 @@ fn parse_file(path: &Path, text: &str) -> Result<Vec<ParsedDocument>, InputError
         .collect())
 }
 
-fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> InputError {
-    // The crate's own rendering adds a source snippet; the one-line form is clearer in a CLI.
-    let message = e.without_snippet().to_string();
-    match e.location() {
-        Some(at) if at.line() > 0 => InputError {
+fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> InputError {
+    // The crate's own rendering adds a source snippet; the one-line form is clearer in a CLI,
+    // and the place is given once, in front.
+    let rendered = e.without_snippet().to_string();
+    let message = match rendered.rfind(" at line ") {
+        Some(i) => rendered[..i].to_string(),
+        None => rendered,
+    };
+    match e.location().filter(|at| at.line() > 0) {
+        Some(at) => InputError {
             file: Some(path.to_path_buf()),
             location: Some(SourceLocation::new(path, &at)),
-            field: None,
+            field: field_path_at(text, at.line()),
             message,
         },
-        _ => InputError::in_file(path, None, message),
+        None => InputError::in_file(path, None, message),
     }
+}
+
+/// The field a type error concerns, such as `spec.iam.legacy`. The multi-document reader
+/// knows the line but not the path, so the one document that failed is read again through
+/// serde_path_to_error. This costs nothing unless the input is wrong.
+fn field_path_at(text: &str, line: u64) -> Option<String> {
+    let document = document_containing(text, line)?;
+    let mut path = None;
+    let _ = serde_saphyr::with_deserializer_from_str(&document, |de| {
+        serde_path_to_error::deserialize::<_, raw::RawDocument>(de).map_err(|e| {
+            path = Some(e.path().to_string());
+            e.into_inner()
+        })
+    });
+    // `Spanned` wraps each value in a struct whose field is `value`; no kops field rolecall
+    // reads has that name, so the segment is dropped.
+    let path = path?
+        .split('.')
+        .filter(|segment| *segment != "value")
+        .collect::<Vec<_>>()
+        .join(".");
+    (!path.is_empty()).then_some(path)
+}
+
+/// The text of the document (between `---` lines) that holds the 1-based `line`.
+fn document_containing(text: &str, line: u64) -> Option<String> {
+    let mut current = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let is_separator = l == "---" || l.starts_with("--- ");
+        if is_separator && (i as u64) < line {
+            current.clear();
+            continue;
+        }
+        if is_separator {
+            break;
+        }
+        current.push(l);
+    }
+    (!current.is_empty()).then(|| current.join("\n"))
 }
 
 #[cfg(test)]

@@ -129,6 +129,7 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
         }
     };
 
+    let group_documents = groups.len();
     let mut instance_groups = Vec::new();
     for (file, at, raw) in groups {
         if let Some(ig) = instance_group_from(&file, at, raw, &mut errors) {
@@ -136,7 +137,7 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
         }
     }
     check_group_names(&instance_groups, &mut errors);
-    if instance_groups.is_empty() && cluster.is_some() {
+    if group_documents == 0 && cluster.is_some() {
         errors.push(InputError {
             file: None,
             location: None,
@@ -464,6 +465,14 @@ fn additional_policy(c: &mut Checker, value: &At<String>, field: &str) -> Option
         );
         return None;
     };
+    if statements.is_empty() {
+        c.error(
+            value,
+            field,
+            "is an empty list; IAM rejects a policy with no statements. Remove the key to delete the policy",
+        );
+        return None;
+    }
     let mut ok = true;
     for (i, st) in statements.iter().enumerate() {
         let Some(obj) = st.as_object() else {

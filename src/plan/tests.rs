@@ -1,1 +1,268 @@
 use super::*;
+use crate::model::{
+    ActualInstanceProfile, ActualRole, DesiredInstanceProfile, DesiredProfileRole, DesiredRole,
+    DesiredRolePolicy, Lifecycle, ResourceType,
+};
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeRegions"],"Resource":["*"]}]}"#;
+
+fn desired(additional: Option<&str>) -> DesiredState {
+    DesiredState {
+        cluster: "c".into(),
+        roles: vec![DesiredRole {
+            name: "nodes.c".into(),
+            path: "/".into(),
+            trust_policy: TRUST.into(),
+            tags: Tags::new(),
+            lifecycle: Lifecycle::Sync,
+        }],
+        role_policies: vec![
+            DesiredRolePolicy {
+                role: "nodes.c".into(),
+                name: "nodes.c".into(),
+                document: Some(POLICY.into()),
+                lifecycle: Lifecycle::Sync,
+            },
+            DesiredRolePolicy {
+                role: "nodes.c".into(),
+                name: "additional.nodes.c".into(),
+                document: additional.map(str::to_string),
+                lifecycle: Lifecycle::Sync,
+            },
+        ],
+        instance_profiles: vec![DesiredInstanceProfile {
+            name: "nodes.c".into(),
+            path: "/".into(),
+            tags: Tags::new(),
+            lifecycle: Lifecycle::Sync,
+        }],
+        profile_roles: vec![DesiredProfileRole {
+            profile: "nodes.c".into(),
+            role: "nodes.c".into(),
+            lifecycle: Lifecycle::Sync,
+        }],
+    }
+}
+
+/// The account as rolecall would leave it for `desired(None)`.
+fn converged() -> ActualState {
+    let mut actual = ActualState::default();
+    actual.roles.insert(
+        "nodes.c".into(),
+        ActualRole {
+            name: "nodes.c".into(),
+            id: "AROA1".into(),
+            arn: "arn:aws:iam::000000000000:role/nodes.c".into(),
+            path: "/".into(),
+            trust_policy: TRUST.into(),
+            tags: Tags::new(),
+        },
+    );
+    actual
+        .role_policies
+        .insert(("nodes.c".into(), "nodes.c".into()), POLICY.into());
+    actual.instance_profiles.insert(
+        "nodes.c".into(),
+        ActualInstanceProfile {
+            name: "nodes.c".into(),
+            arn: "arn:aws:iam::000000000000:instance-profile/nodes.c".into(),
+            roles: vec!["nodes.c".into()],
+        },
+    );
+    actual
+}
+
+fn summary(plan: &Plan) -> Vec<(ChangeKind, String, &'static str)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.kind, c.id.to_string(), c.operation.action()))
+        .collect()
+}
+
+#[test]
+fn an_empty_account_gets_everything_created_in_kops_order() {
+    let plan = plan(&desired(None), &ActualState::default());
+    assert_eq!(
+        summary(&plan),
+        [
+            (
+                ChangeKind::Create,
+                "IAMInstanceProfile/nodes.c".into(),
+                "CreateInstanceProfile"
+            ),
+            (
+                ChangeKind::Create,
+                "IAMInstanceProfileRole/nodes.c".into(),
+                "AddRoleToInstanceProfile"
+            ),
+            (ChangeKind::Create, "IAMRole/nodes.c".into(), "CreateRole"),
+            (
+                ChangeKind::Create,
+                "IAMRolePolicy/nodes.c".into(),
+                "PutRolePolicy"
+            ),
+        ]
+    );
+    assert!(plan.errors.is_empty());
+}
+
+#[test]
+fn a_converged_account_needs_no_change() {
+    let plan = plan(&desired(None), &converged());
+    assert!(!plan.has_changes(), "{plan:?}");
+}
+
+#[test]
+fn formatting_differences_are_not_changes() {
+    let mut actual = converged();
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(POLICY).unwrap())
+            .unwrap();
+    actual
+        .role_policies
+        .insert(("nodes.c".into(), "nodes.c".into()), pretty);
+    actual.roles.get_mut("nodes.c").unwrap().trust_policy = TRUST.replace(
+        r#""Action":"sts:AssumeRole""#,
+        r#""Action":["sts:AssumeRole"]"#,
+    );
+    assert!(!plan(&desired(None), &actual).has_changes());
+}
+
+#[test]
+fn a_changed_trust_policy_is_updated_in_place() {
+    let mut actual = converged();
+    actual.roles.get_mut("nodes.c").unwrap().trust_policy =
+        TRUST.replace("ec2.amazonaws.com", "lambda.amazonaws.com");
+    let plan = plan(&desired(None), &actual);
+    assert_eq!(
+        summary(&plan),
+        [(
+            ChangeKind::Modify,
+            "IAMRole/nodes.c".into(),
+            "UpdateAssumeRolePolicy"
+        )]
+    );
+    let field = &plan.changes[0].fields[0];
+    assert!(field.document);
+    assert!(field.old.as_deref().unwrap().contains("lambda"));
+}
+
+#[test]
+fn a_changed_inline_policy_is_put_again() {
+    let mut actual = converged();
+    actual.role_policies.insert(
+        ("nodes.c".into(), "nodes.c".into()),
+        POLICY.replace("DescribeRegions", "DescribeInstances"),
+    );
+    assert_eq!(
+        summary(&plan(&desired(None), &actual)),
+        [(
+            ChangeKind::Modify,
+            "IAMRolePolicy/nodes.c".into(),
+            "PutRolePolicy"
+        )]
+    );
+}
+
+#[test]
+fn a_policy_that_must_not_exist_is_deleted_only_when_present() {
+    let mut actual = converged();
+    actual.role_policies.insert(
+        ("nodes.c".into(), "additional.nodes.c".into()),
+        POLICY.into(),
+    );
+    let plan = plan(&desired(None), &actual);
+    assert_eq!(
+        summary(&plan),
+        [(
+            ChangeKind::Delete,
+            "IAMRolePolicy/additional.nodes.c".into(),
+            "DeleteRolePolicy"
+        )]
+    );
+    assert_eq!(
+        plan.changes[0].operation,
+        Operation::DeleteRolePolicy {
+            role: "nodes.c".into(),
+            name: "additional.nodes.c".into()
+        }
+    );
+}
+
+#[test]
+fn a_new_additional_policy_is_created() {
+    let plan = plan(&desired(Some(POLICY)), &converged());
+    assert_eq!(
+        summary(&plan),
+        [(
+            ChangeKind::Create,
+            "IAMRolePolicy/additional.nodes.c".into(),
+            "PutRolePolicy"
+        )]
+    );
+}
+
+#[test]
+fn policies_the_spec_does_not_name_are_left_alone() {
+    let mut actual = converged();
+    actual
+        .role_policies
+        .insert(("nodes.c".into(), "someone-elses".into()), POLICY.into());
+    assert!(!plan(&desired(None), &actual).has_changes());
+}
+
+#[test]
+fn a_profile_holding_another_role_is_an_error_not_a_change() {
+    let mut actual = converged();
+    actual.instance_profiles.get_mut("nodes.c").unwrap().roles = vec!["other".into()];
+    let plan = plan(&desired(None), &actual);
+    assert!(!plan.has_changes());
+    assert_eq!(plan.errors.len(), 1);
+    assert_eq!(
+        plan.errors[0].id,
+        ResourceId::new(ResourceType::IamInstanceProfileRole, "nodes.c")
+    );
+    assert!(
+        plan.errors[0].message.contains("holds role other"),
+        "{}",
+        plan.errors[0].message
+    );
+}
+
+#[test]
+fn an_empty_profile_gets_the_role_added() {
+    let mut actual = converged();
+    actual
+        .instance_profiles
+        .get_mut("nodes.c")
+        .unwrap()
+        .roles
+        .clear();
+    assert_eq!(
+        summary(&plan(&desired(None), &actual)),
+        [(
+            ChangeKind::Create,
+            "IAMInstanceProfileRole/nodes.c".into(),
+            "AddRoleToInstanceProfile"
+        )]
+    );
+}
+
+#[test]
+fn roles_and_profiles_come_before_what_depends_on_them() {
+    let plan = plan(&desired(Some(POLICY)), &ActualState::default());
+    for change in &plan.changes {
+        let expected = match change.operation {
+            Operation::CreateRole { .. } | Operation::CreateInstanceProfile { .. } => 0,
+            _ => 1,
+        };
+        assert_eq!(change.operation.stage(), expected, "{}", change.id);
+    }
+}
+
+#[test]
+fn trusted_principals_are_summarised() {
+    assert_eq!(trusted_principals(TRUST), "Service:ec2.amazonaws.com");
+    assert_eq!(trusted_principals("nope"), "(unreadable trust policy)");
+}

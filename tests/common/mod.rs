@@ -1,0 +1,145 @@
+//! What the integration tests share: a real LocalStack (started once when none answers),
+//! a recording proxy in front of it, an independent IAM client for checking the account,
+//! and the rolecall binary itself.
+
+#![allow(dead_code)] // Each test binary uses its own part of this module.
+
+pub mod proxy;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use proxy::RecordingProxy;
+
+/// The port of the shared LocalStack; `ROLECALL_TEST_LOCALSTACK_PORT` moves it.
+pub fn localstack_port() -> u16 {
+    std::env::var("ROLECALL_TEST_LOCALSTACK_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(4566)
+}
+
+/// Starts LocalStack unless one answers on the port, once per test binary. A LocalStack
+/// that cannot start fails the test: these tests never skip.
+pub fn localstack() -> String {
+    static STARTED: OnceLock<String> = OnceLock::new();
+    STARTED
+        .get_or_init(|| {
+            let port = localstack_port();
+            let script = repo_root().join("localstack/start.sh");
+            let out = std::process::Command::new("bash")
+                .arg(&script)
+                .arg(port.to_string())
+                .output()
+                .expect("run localstack/start.sh");
+            assert!(
+                out.status.success(),
+                "LocalStack could not be started on port {port}:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            format!("http://127.0.0.1:{port}")
+        })
+        .clone()
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A cluster name no other test or earlier run has used on the shared LocalStack.
+pub fn unique_cluster(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{test}-{}-{}.k8s.local",
+        std::process::id(),
+        nanos % 1_000_000_000
+    )
+}
+
+/// An IAM client that talks to LocalStack directly, not through rolecall or the proxy:
+/// the tests' independent view of the account.
+pub async fn iam_client() -> aws_sdk_iam::Client {
+    let endpoint = localstack();
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// The result of one rolecall run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs the rolecall binary against `endpoint` with test credentials and no AWS config
+/// files, so nothing on the machine leaks in.
+pub async fn rolecall(endpoint: &str, args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(args)
+        .arg("--endpoint-url")
+        .arg(endpoint)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("run rolecall");
+    Run::from(out)
+}
+
+/// Writes `text` to a fresh file for one test and returns its path.
+pub fn write_spec(dir: &Path, name: &str, text: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A scratch directory under the target dir, unique to the cluster.
+pub fn scratch_dir(cluster: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(cluster);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,206 @@
+//! An HTTP proxy in front of LocalStack that records the IAM action of every request
+//! rolecall sends, and can answer chosen actions with an AWS error instead of passing
+//! them on. It is how the tests prove what was, and was not, sent.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// An injected failure: answer `action` with this AWS error, `times` times.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub times: usize,
+}
+
+#[derive(Default)]
+struct State {
+    actions: Vec<String>,
+    faults: HashMap<String, Fault>,
+}
+
+pub struct RecordingProxy {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// IAM's read actions; anything else changes the account.
+pub fn is_read(action: &str) -> bool {
+    action.starts_with("Get") || action.starts_with("List")
+}
+
+impl RecordingProxy {
+    /// Listens on a free loopback port and forwards to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str) -> RecordingProxy {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let _ = serve(client, &upstream, state).await;
+                });
+            }
+        });
+        RecordingProxy { endpoint, state }
+    }
+
+    /// Every action received so far, in order.
+    pub fn actions(&self) -> Vec<String> {
+        self.state.lock().unwrap().actions.clone()
+    }
+
+    /// The actions that write to the account.
+    pub fn writes(&self) -> Vec<String> {
+        self.actions().into_iter().filter(|a| !is_read(a)).collect()
+    }
+
+    pub fn clear(&self) {
+        self.state.lock().unwrap().actions.clear();
+    }
+
+    /// Answers the next `fault.times` requests for `action` with the fault.
+    pub fn fail(&self, action: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .insert(action.to_string(), fault);
+    }
+}
+
+/// One client connection: requests are parsed and recorded on the way up, responses are
+/// copied back as they come. HTTP/1.1 without pipelining keeps the two in step.
+async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+    let server = TcpStream::connect(upstream).await?;
+    let (mut client_read, client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let client_write = Arc::new(tokio::sync::Mutex::new(client_write));
+
+    let back = client_write.clone();
+    let responses = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = server_read.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            back.lock().await.write_all(&buf[..n]).await?;
+        }
+        back.lock().await.shutdown().await
+    });
+
+    let mut pending = Vec::new();
+    loop {
+        let Some(request) = read_request(&mut client_read, &mut pending).await? else {
+            break;
+        };
+        let action = action_of(&request.body);
+        let fault = {
+            let mut s = state.lock().unwrap();
+            s.actions.push(action.clone());
+            match s.faults.get_mut(&action) {
+                Some(f) if f.times > 0 => {
+                    f.times -= 1;
+                    Some(f.clone())
+                }
+                _ => None,
+            }
+        };
+        match fault {
+            Some(f) => {
+                client_write
+                    .lock()
+                    .await
+                    .write_all(&error_response(&f))
+                    .await?
+            }
+            None => {
+                server_write.write_all(&request.head).await?;
+                server_write.write_all(&request.body).await?;
+            }
+        }
+    }
+    drop(server_write);
+    let _ = responses.await;
+    Ok(())
+}
+
+struct Request {
+    head: Vec<u8>,
+    body: Vec<u8>,
+}
+
+async fn read_request(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    pending: &mut Vec<u8>,
+) -> std::io::Result<Option<Request>> {
+    let mut buf = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = find(pending, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        pending.extend_from_slice(&buf[..n]);
+    };
+    let head: Vec<u8> = pending.drain(..head_end).collect();
+    let length = content_length(&head);
+    while pending.len() < length {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        pending.extend_from_slice(&buf[..n]);
+    }
+    let body: Vec<u8> = pending.drain(..length).collect();
+    Ok(Some(Request { head, body }))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0)
+}
+
+/// The `Action` parameter of an AWS query-protocol body.
+fn action_of(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action=").map(str::to_string))
+        .unwrap_or_else(|| "(no action)".into())
+}
+
+fn error_response(f: &Fault) -> Vec<u8> {
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>",
+        f.code, f.message
+    );
+    format!(
+        "HTTP/1.1 {} Injected\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{}",
+        f.status,
+        body.len(),
+        body
+    )
+    .into_bytes()
+}

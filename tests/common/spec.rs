@@ -1,0 +1,93 @@
+//! kops cluster specs for the integration tests, written as users write them.
+
+/// A cluster with a master, a node and a bastion group.
+pub struct ClusterYaml {
+    pub name: String,
+    /// The JSON array under `spec.additionalPolicies.node`, if any.
+    pub node_additional: Option<String>,
+}
+
+impl ClusterYaml {
+    pub fn new(name: &str) -> Self {
+        ClusterYaml {
+            name: name.to_string(),
+            node_additional: None,
+        }
+    }
+
+    pub fn with_node_policy(mut self, statements: &str) -> Self {
+        self.node_additional = Some(statements.to_string());
+        self
+    }
+
+    pub fn render(&self) -> String {
+        let name = &self.name;
+        let additional = match &self.node_additional {
+            Some(json) => {
+                let indented: String = json.lines().map(|l| format!("      {l}\n")).collect();
+                format!("  additionalPolicies:\n    node: |\n{indented}")
+            }
+            None => String::new(),
+        };
+        let mut out = format!(
+            "apiVersion: kops.k8s.io/v1alpha2
+kind: Cluster
+metadata:
+  name: {name}
+spec:
+  cloudProvider: aws
+  configBase: s3://rolecall-tests/{name}
+  iam:
+    legacy: false
+    allowContainerRegistry: true
+{additional}  etcdClusters:
+  - name: main
+    etcdMembers:
+    - name: a
+      instanceGroup: master-us-east-1a
+      encryptedVolume: true
+      kmsKeyId: arn:aws:kms:us-east-1:000000000000:key/test-key
+  subnets:
+  - name: us-east-1a
+    zone: us-east-1a
+"
+        );
+        for (group, role) in [
+            ("master-us-east-1a", "Master"),
+            ("nodes", "Node"),
+            ("bastions", "Bastion"),
+        ] {
+            out.push_str(&format!(
+                "---
+apiVersion: kops.k8s.io/v1alpha2
+kind: InstanceGroup
+metadata:
+  name: {group}
+  labels:
+    kops.k8s.io/cluster: {name}
+spec:
+  role: {role}
+  subnets:
+  - us-east-1a
+"
+            ));
+        }
+        out
+    }
+}
+
+pub const SQS_STATEMENT: &str = r#"[
+  {
+    "Effect": "Allow",
+    "Action": ["sqs:ReceiveMessage"],
+    "Resource": ["arn:aws:sqs:us-east-1:000000000000:jobs"]
+  }
+]"#;
+
+pub const SQS_STATEMENT_WIDER: &str = r#"[
+  {
+    "Effect": "Allow",
+    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+    "Resource": ["arn:aws:sqs:us-east-1:000000000000:jobs"]
+  }
+]"#;

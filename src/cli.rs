@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cloud::{Cloud, ConnectOptions};
+use crate::model::ActualState;
 use crate::render::{self, Style};
-use crate::{apply, build, plan, spec};
+use crate::{apply, build, lifecycle, plan, spec};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -52,6 +53,13 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
+    /// Per-type or per-object lifecycles, in kops's syntax:
+    /// `IAMRole=ExistsAndWarnIfChanges,IAMRolePolicy/additional.nodes.example.com=Ignore`.
+    /// Lifecycles: Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates,
+    /// ExistsAndWarnIfChanges.
+    #[arg(long, value_name = "OVERRIDES")]
+    pub lifecycle_overrides: Vec<String>,
+
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -81,9 +89,13 @@ async fn update(args: UpdateArgs) -> i32 {
         Ok(c) => c,
         Err(errors) => return fail_all(&errors),
     };
-    let desired = match build::desired_state(&cluster) {
+    let mut desired = match build::desired_state(&cluster) {
         Ok(d) => d,
         Err(errors) => return fail_all(&errors),
+    };
+    let overrides = match lifecycle::parse_overrides(&args.lifecycle_overrides) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
     };
     let cloud = match Cloud::connect(&ConnectOptions {
         endpoint_url: args.endpoint_url.clone(),
@@ -95,7 +107,22 @@ async fn update(args: UpdateArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let actual = match cloud.fetch(&desired).await {
+    // The role in an instance profile the spec names is known only once the profile is read;
+    // object overrides can name it, so they are checked after this read and before any write.
+    let mut known = ActualState::default();
+    match cloud.read_external_profiles(&desired).await {
+        Ok(profiles) => {
+            for (profile, found) in profiles {
+                desired.adopt_external_profile(&profile, found.roles.first().map(String::as_str));
+                known.instance_profiles.insert(found.name.clone(), found);
+            }
+        }
+        Err(e) => return fail(e),
+    }
+    if let Err(e) = lifecycle::apply_overrides(&mut desired, &overrides) {
+        return fail(e);
+    }
+    let actual = match cloud.fetch(&desired, known).await {
         Ok(a) => a,
         Err(e) => return fail(e),
     };

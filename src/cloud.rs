@@ -13,7 +13,10 @@ use aws_sdk_iam::types::Tag;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::model::{ActualInstanceProfile, ActualRole, ActualState, DesiredState, Tags};
+use crate::model::{
+    ActualInstanceProfile, ActualRole, ActualState, DesiredState, ExternalProfile, Lifecycle,
+    ResourceId, ResourceType, Tags,
+};
 use crate::plan::Operation;
 use crate::policy::decode_aws_document;
 
@@ -124,83 +127,184 @@ impl Cloud {
         f.await
     }
 
-    /// Reads every role, inline policy and instance profile the desired state names.
-    /// Independent reads run concurrently; a role's policies are read only if it exists.
-    pub async fn fetch(&self, desired: &DesiredState) -> Result<ActualState, CloudError> {
-        let mut policies_by_role: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for role in &desired.roles {
-            policies_by_role.entry(role.name.clone()).or_default();
+    /// Reads the instance profiles the spec names by ARN, to learn which role each holds.
+    /// A missing profile is an error that names the ARN. Returns each profile as read.
+    pub async fn read_external_profiles(
+        &self,
+        desired: &DesiredState,
+    ) -> Result<Vec<(ExternalProfile, ActualInstanceProfile)>, CloudError> {
+        let mut reads = JoinSet::new();
+        for profile in &desired.external_profiles {
+            let cloud = self.clone();
+            let profile = profile.clone();
+            reads.spawn(async move {
+                let found = cloud.get_instance_profile(&profile.name).await;
+                (profile, found)
+            });
         }
-        for rp in &desired.role_policies {
-            policies_by_role
+        let mut out = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let (profile, found) = joined.expect("read task panicked");
+            match found? {
+                Read::Found(p) => out.push((profile, p)),
+                Read::Absent => {
+                    return Err(CloudError {
+                        operation: "GetInstanceProfile",
+                        target: format!("instance profile {}", profile.name),
+                        code: Some("NoSuchEntity".into()),
+                        message: format!(
+                            "the instance profile {} named in spec.iam.profile of instance group(s) {} does not exist",
+                            profile.arn,
+                            profile.groups.join(", ")
+                        ),
+                    })
+                }
+                Read::Denied(message) => {
+                    return Err(CloudError {
+                        operation: "GetInstanceProfile",
+                        target: format!("instance profile {}", profile.name),
+                        code: Some("AccessDenied".into()),
+                        message,
+                    })
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(out)
+    }
+
+    /// Reads the objects the desired state names, except those with lifecycle Ignore and
+    /// those `known` already holds. Independent reads run concurrently; a role's policies are
+    /// read only if the role may exist. A read refused for lack of access is recorded in
+    /// `denied` for the plan to judge by lifecycle.
+    pub async fn fetch(
+        &self,
+        desired: &DesiredState,
+        known: ActualState,
+    ) -> Result<ActualState, CloudError> {
+        let mut actual = known;
+        let mut per_role: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+        for role in &desired.roles {
+            per_role.entry(role.name.clone()).or_default().0 = role.lifecycle != Lifecycle::Ignore;
+        }
+        for rp in desired
+            .role_policies
+            .iter()
+            .filter(|p| p.lifecycle != Lifecycle::Ignore)
+        {
+            per_role
                 .entry(rp.role.clone())
                 .or_default()
+                .1
                 .push(rp.name.clone());
         }
 
         let mut roles = JoinSet::new();
-        for (role, policies) in policies_by_role {
+        for (role, (read_role, policies)) in per_role {
             let cloud = self.clone();
-            roles.spawn(async move { cloud.fetch_role(role, policies).await });
+            roles.spawn(async move { cloud.fetch_role(role, read_role, policies).await });
         }
         let mut profiles = JoinSet::new();
         for ip in &desired.instance_profiles {
+            let link_read = desired
+                .profile_roles
+                .iter()
+                .any(|l| l.profile == ip.name && l.lifecycle != Lifecycle::Ignore);
+            if actual.instance_profiles.contains_key(&ip.name)
+                || (ip.lifecycle == Lifecycle::Ignore && !link_read)
+            {
+                continue;
+            }
             let cloud = self.clone();
             let name = ip.name.clone();
-            profiles.spawn(async move { cloud.get_instance_profile(&name).await });
+            profiles.spawn(async move { (name.clone(), cloud.get_instance_profile(&name).await) });
         }
 
-        let mut actual = ActualState::default();
         while let Some(joined) = roles.join_next().await {
-            let Some((role, policies)) = joined.expect("fetch task panicked")? else {
-                continue;
-            };
-            for (name, doc) in policies {
-                actual.role_policies.insert((role.name.clone(), name), doc);
+            let fetched = joined.expect("fetch task panicked")?;
+            if let Some(role) = fetched.role {
+                actual.roles.insert(role.name.clone(), role);
             }
-            actual.roles.insert(role.name.clone(), role);
+            for (name, doc) in fetched.policies {
+                actual
+                    .role_policies
+                    .insert((fetched.name.clone(), name), doc);
+            }
+            actual.denied.extend(fetched.denied);
         }
         while let Some(joined) = profiles.join_next().await {
-            if let Some(profile) = joined.expect("fetch task panicked")? {
-                actual
-                    .instance_profiles
-                    .insert(profile.name.clone(), profile);
+            let (name, read) = joined.expect("fetch task panicked");
+            match read? {
+                Read::Found(p) => {
+                    actual.instance_profiles.insert(p.name.clone(), p);
+                }
+                Read::Absent => {}
+                Read::Denied(m) => {
+                    actual.denied.insert(
+                        ResourceId::new(ResourceType::IamInstanceProfile, &name),
+                        m.clone(),
+                    );
+                    actual.denied.insert(
+                        ResourceId::new(ResourceType::IamInstanceProfileRole, &name),
+                        m,
+                    );
+                }
             }
         }
         Ok(actual)
     }
 
-    /// A role and those of the named inline policies it has; `None` when the role is absent.
+    /// A role (unless it is ignored) and those of the named inline policies it has. When the
+    /// role is known to be absent, its policies are not read: they cannot exist.
     async fn fetch_role(
         &self,
         name: String,
+        read_role: bool,
         policy_names: Vec<String>,
-    ) -> Result<Option<(ActualRole, Vec<(String, String)>)>, CloudError> {
-        let Some(role) = self.get_role(&name).await? else {
-            return Ok(None);
+    ) -> Result<FetchedRole, CloudError> {
+        let mut fetched = FetchedRole {
+            name: name.clone(),
+            ..FetchedRole::default()
         };
-        let mut policies = Vec::new();
-        for policy in policy_names {
-            if let Some(doc) = self.get_role_policy(&name, &policy).await? {
-                policies.push((policy, doc));
+        if read_role {
+            match self.get_role(&name).await? {
+                Read::Found(role) => fetched.role = Some(role),
+                Read::Absent => return Ok(fetched),
+                Read::Denied(m) => {
+                    fetched
+                        .denied
+                        .insert(ResourceId::new(ResourceType::IamRole, &name), m);
+                }
             }
         }
-        Ok(Some((role, policies)))
+        for policy in policy_names {
+            match self.get_role_policy(&name, &policy).await? {
+                Read::Found(doc) => fetched.policies.push((policy, doc)),
+                Read::Absent => {}
+                Read::Denied(m) => {
+                    fetched
+                        .denied
+                        .insert(ResourceId::new(ResourceType::IamRolePolicy, &policy), m);
+                }
+            }
+        }
+        Ok(fetched)
     }
 
-    pub async fn get_role(&self, name: &str) -> Result<Option<ActualRole>, CloudError> {
+    pub async fn get_role(&self, name: &str) -> Result<Read<ActualRole>, CloudError> {
         let result = self
             .call("GetRole", self.iam.get_role().role_name(name).send())
             .await;
-        let out = match absent_if_no_such_entity(result) {
-            Ok(Some(out)) => out,
-            Ok(None) => return Ok(None),
+        let out = match classify(result) {
+            Ok(Read::Found(out)) => out,
+            Ok(Read::Absent) => return Ok(Read::Absent),
+            Ok(Read::Denied(m)) => return Ok(Read::Denied(m)),
             Err(e) => return Err(cloud_error("GetRole", format!("role {name}"), e)),
         };
         let Some(role) = out.role() else {
-            return Ok(None);
+            return Ok(Read::Absent);
         };
-        Ok(Some(ActualRole {
+        Ok(Read::Found(ActualRole {
             name: role.role_name().to_string(),
             id: role.role_id().to_string(),
             arn: role.arn().to_string(),
@@ -220,7 +324,7 @@ impl Cloud {
         &self,
         role: &str,
         name: &str,
-    ) -> Result<Option<String>, CloudError> {
+    ) -> Result<Read<String>, CloudError> {
         let result = self
             .call(
                 "GetRolePolicy",
@@ -231,9 +335,8 @@ impl Cloud {
                     .send(),
             )
             .await;
-        match absent_if_no_such_entity(result) {
-            Ok(Some(out)) => Ok(Some(decode_aws_document(out.policy_document()))),
-            Ok(None) => Ok(None),
+        match classify(result) {
+            Ok(read) => Ok(read.map(|out| decode_aws_document(out.policy_document()))),
             Err(e) => Err(cloud_error(
                 "GetRolePolicy",
                 format!("policy {name} of role {role}"),
@@ -245,7 +348,7 @@ impl Cloud {
     pub async fn get_instance_profile(
         &self,
         name: &str,
-    ) -> Result<Option<ActualInstanceProfile>, CloudError> {
+    ) -> Result<Read<ActualInstanceProfile>, CloudError> {
         let result = self
             .call(
                 "GetInstanceProfile",
@@ -255,9 +358,10 @@ impl Cloud {
                     .send(),
             )
             .await;
-        let out = match absent_if_no_such_entity(result) {
-            Ok(Some(out)) => out,
-            Ok(None) => return Ok(None),
+        let out = match classify(result) {
+            Ok(Read::Found(out)) => out,
+            Ok(Read::Absent) => return Ok(Read::Absent),
+            Ok(Read::Denied(m)) => return Ok(Read::Denied(m)),
             Err(e) => {
                 return Err(cloud_error(
                     "GetInstanceProfile",
@@ -266,15 +370,18 @@ impl Cloud {
                 ))
             }
         };
-        Ok(out.instance_profile().map(|p| ActualInstanceProfile {
-            name: p.instance_profile_name().to_string(),
-            arn: p.arn().to_string(),
-            roles: p
-                .roles()
-                .iter()
-                .map(|r| r.role_name().to_string())
-                .collect(),
-        }))
+        Ok(match out.instance_profile() {
+            Some(p) => Read::Found(ActualInstanceProfile {
+                name: p.instance_profile_name().to_string(),
+                arn: p.arn().to_string(),
+                roles: p
+                    .roles()
+                    .iter()
+                    .map(|r| r.role_name().to_string())
+                    .collect(),
+            }),
+            None => Read::Absent,
+        })
     }
 
     /// Carries out one operation of a plan.
@@ -382,6 +489,48 @@ fn iam_tags(tags: &Tags) -> Vec<Tag> {
                 .expect("key and value are set")
         })
         .collect()
+}
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read<T> {
+    Found(T),
+    /// `NoSuchEntity`: how IAM says "absent".
+    Absent,
+    /// Refused for lack of access, with AWS's message.
+    Denied(String),
+}
+
+impl<T> Read<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Read<U> {
+        match self {
+            Read::Found(v) => Read::Found(f(v)),
+            Read::Absent => Read::Absent,
+            Read::Denied(m) => Read::Denied(m),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct FetchedRole {
+    name: String,
+    role: Option<ActualRole>,
+    policies: Vec<(String, String)>,
+    denied: BTreeMap<ResourceId, String>,
+}
+
+fn classify<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Read<T>, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+{
+    match result {
+        Ok(v) => Ok(Read::Found(v)),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(Read::Absent),
+        Err(e) if matches!(e.code(), Some("AccessDenied" | "AccessDeniedException")) => Ok(
+            Read::Denied(e.message().unwrap_or("access denied").to_string()),
+        ),
+        Err(e) => Err(e),
+    }
 }
 
 /// `NoSuchEntity` is how IAM says "absent": not an error for a read.

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod build;
 pub mod cli;
 pub mod cloud;
+pub mod lifecycle;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -16,10 +16,10 @@ pub enum ResourceType {
 
 impl ResourceType {
     pub const ALL: [ResourceType; 4] = [
-        ResourceType::IamRole,
-        ResourceType::IamRolePolicy,
         ResourceType::IamInstanceProfile,
         ResourceType::IamInstanceProfileRole,
+        ResourceType::IamRole,
+        ResourceType::IamRolePolicy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -120,6 +120,8 @@ pub struct DesiredRole {
     /// Set when rolecall creates the role.
     pub tags: Tags,
     pub lifecycle: Lifecycle,
+    /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
+    pub external: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +131,8 @@ pub struct DesiredRolePolicy {
     /// `None` means the policy must not exist: rolecall deletes it if it is there.
     pub document: Option<String>,
     pub lifecycle: Lifecycle,
+    /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
+    pub external: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +141,8 @@ pub struct DesiredInstanceProfile {
     pub path: String,
     pub tags: Tags,
     pub lifecycle: Lifecycle,
+    /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
+    pub external: bool,
 }
 
 /// The link that puts a role into an instance profile.
@@ -145,6 +151,8 @@ pub struct DesiredProfileRole {
     pub profile: String,
     pub role: String,
     pub lifecycle: Lifecycle,
+    /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
+    pub external: bool,
 }
 
 impl DesiredRole {
@@ -172,6 +180,22 @@ impl DesiredProfileRole {
     }
 }
 
+/// An instance profile the spec names by ARN (`spec.iam.profile`): someone else owns it and
+/// the role in it. Which role that is is known only once the profile is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalProfile {
+    pub arn: String,
+    pub name: String,
+    /// The instance groups that use it.
+    pub groups: Vec<String>,
+    /// The kops role of those groups (`nodes`, ...), for messages.
+    pub role_kind: String,
+    /// What rolecall would have generated for that role, to compare the real role with.
+    pub expected_trust_policy: String,
+    pub expected_policy: String,
+    pub expected_additional_policy: Option<String>,
+}
+
 /// Everything the spec asks for, in kops's naming.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DesiredState {
@@ -180,6 +204,116 @@ pub struct DesiredState {
     pub role_policies: Vec<DesiredRolePolicy>,
     pub instance_profiles: Vec<DesiredInstanceProfile>,
     pub profile_roles: Vec<DesiredProfileRole>,
+    /// Profiles to read before the rest: see [`DesiredState::adopt_external_role`].
+    pub external_profiles: Vec<ExternalProfile>,
+}
+
+impl DesiredState {
+    /// Every object's id.
+    pub fn ids(&self) -> Vec<ResourceId> {
+        let mut ids: Vec<ResourceId> = self.roles.iter().map(DesiredRole::id).collect();
+        ids.extend(self.role_policies.iter().map(DesiredRolePolicy::id));
+        ids.extend(
+            self.instance_profiles
+                .iter()
+                .map(DesiredInstanceProfile::id),
+        );
+        ids.extend(self.profile_roles.iter().map(DesiredProfileRole::id));
+        ids
+    }
+
+    pub fn contains(&self, id: &ResourceId) -> bool {
+        self.ids().contains(id)
+    }
+
+    /// Visits every object's lifecycle, with its id and whether it is external.
+    pub fn for_each_lifecycle(&mut self, mut f: impl FnMut(&ResourceId, bool, &mut Lifecycle)) {
+        for o in &mut self.roles {
+            f(&o.id(), o.external, &mut o.lifecycle);
+        }
+        for o in &mut self.role_policies {
+            f(&o.id(), o.external, &mut o.lifecycle);
+        }
+        for o in &mut self.instance_profiles {
+            f(&o.id(), o.external, &mut o.lifecycle);
+        }
+        for o in &mut self.profile_roles {
+            f(&o.id(), o.external, &mut o.lifecycle);
+        }
+    }
+
+    pub fn lifecycle_of(&self, id: &ResourceId) -> Option<Lifecycle> {
+        match id.kind {
+            ResourceType::IamRole => self
+                .roles
+                .iter()
+                .find(|o| o.name == id.name)
+                .map(|o| o.lifecycle),
+            ResourceType::IamRolePolicy => self
+                .role_policies
+                .iter()
+                .find(|o| o.name == id.name)
+                .map(|o| o.lifecycle),
+            ResourceType::IamInstanceProfile => self
+                .instance_profiles
+                .iter()
+                .find(|o| o.name == id.name)
+                .map(|o| o.lifecycle),
+            ResourceType::IamInstanceProfileRole => self
+                .profile_roles
+                .iter()
+                .find(|o| o.profile == id.name)
+                .map(|o| o.lifecycle),
+        }
+    }
+
+    /// Adds the objects of an external profile once it has been read: the profile, and, when
+    /// it holds a role, the link, the role with the trust policy rolecall would have written
+    /// and the inline policies it would have written, named after the real role as kops
+    /// names them. They are checked, never written (ExistsAndWarnIfChanges), unless an
+    /// override names them.
+    pub fn adopt_external_profile(&mut self, profile: &ExternalProfile, role: Option<&str>) {
+        let lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+        self.instance_profiles.push(DesiredInstanceProfile {
+            name: profile.name.clone(),
+            path: "/".into(),
+            tags: Tags::new(),
+            lifecycle,
+            external: true,
+        });
+        let Some(role) = role else { return };
+        self.profile_roles.push(DesiredProfileRole {
+            profile: profile.name.clone(),
+            role: role.to_string(),
+            lifecycle,
+            external: true,
+        });
+        if self.roles.iter().any(|r| r.name == role) {
+            return;
+        }
+        self.roles.push(DesiredRole {
+            name: role.to_string(),
+            path: "/".into(),
+            trust_policy: profile.expected_trust_policy.clone(),
+            tags: Tags::new(),
+            lifecycle,
+            external: true,
+        });
+        self.role_policies.push(DesiredRolePolicy {
+            role: role.to_string(),
+            name: role.to_string(),
+            document: Some(profile.expected_policy.clone()),
+            lifecycle,
+            external: true,
+        });
+        self.role_policies.push(DesiredRolePolicy {
+            role: role.to_string(),
+            name: format!("additional.{role}"),
+            document: profile.expected_additional_policy.clone(),
+            lifecycle,
+            external: true,
+        });
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,4 +343,6 @@ pub struct ActualState {
     /// (role, policy name) -> decoded document.
     pub role_policies: BTreeMap<(String, String), String>,
     pub instance_profiles: BTreeMap<String, ActualInstanceProfile>,
+    /// Objects whose read was refused for lack of access, with AWS's message.
+    pub denied: BTreeMap<ResourceId, String>,
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use similar::TextDiff;
 
-use crate::plan::{Change, ChangeKind, FieldChange, Plan};
+use crate::plan::{Change, ChangeKind, FieldChange, Plan, Problem};
 use crate::policy;
 
 pub const MUST_SPECIFY_YES: &str = "Must specify --yes to apply changes";
@@ -47,14 +47,63 @@ pub fn render_changes(plan: &Plan, style: Style) -> String {
         }
         out.push('\n');
     }
-    if !plan.errors.is_empty() {
-        let _ = writeln!(out, "{}", style.paint("31;1", "Errors:"));
-        for p in &plan.errors {
-            let _ = writeln!(out, "  {}\n  \t{}", p.id, p.message);
+    if !plan.drift.is_empty() {
+        let _ = writeln!(out, "Drift in objects rolecall only checks (not changed):");
+        for d in &plan.drift {
+            let _ = writeln!(out, "  {} ({})", d.id, d.lifecycle);
+            for field in &d.fields {
+                render_drift_field(&mut out, field, style);
+            }
+        }
+        out.push('\n');
+    }
+    problems(&mut out, "Warnings:", "33;1", &plan.warnings, style);
+    problems(&mut out, "Errors:", "31;1", &plan.errors, style);
+    if !plan.ignored.is_empty() {
+        let _ = writeln!(out, "Ignored (lifecycle Ignore: neither read nor written):");
+        for id in &plan.ignored {
+            let _ = writeln!(out, "  {id}");
         }
         out.push('\n');
     }
     out
+}
+
+fn problems(out: &mut String, title: &str, color: &str, list: &[Problem], style: Style) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.paint(color, title));
+    for p in list {
+        let _ = writeln!(out, "  {}\n  \t{}", p.id, p.message);
+    }
+    out.push('\n');
+}
+
+/// Drift reads from what the spec expects to what the account holds.
+fn render_drift_field(out: &mut String, field: &FieldChange, style: Style) {
+    let actual = field.old.as_deref();
+    let expected = field.new.as_deref();
+    if field.document {
+        let _ = writeln!(out, "  \t{}", field.field);
+        let diff = labelled_diff(
+            expected.unwrap_or(""),
+            actual.unwrap_or(""),
+            "expected",
+            "actual",
+        );
+        for line in diff.lines() {
+            let _ = writeln!(out, "  \t    {}", paint_diff_line(line, style));
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "  \t{:<20}\t expected {} but found {}",
+            field.field,
+            expected.unwrap_or("(none)"),
+            actual.unwrap_or("(none)")
+        );
+    }
 }
 
 /// The whole dry-run output, ending with kops's closing line.
@@ -127,12 +176,23 @@ fn statement_count(doc: &str) -> usize {
 
 /// A unified diff, `actual` against `desired`, of the two documents in display form.
 pub fn document_diff(actual: &str, desired: &str) -> String {
-    let old = format!("{}\n", policy::display(actual));
-    let new = format!("{}\n", policy::display(desired));
+    labelled_diff(actual, desired, "actual", "desired")
+}
+
+fn labelled_diff(from: &str, to: &str, from_label: &str, to_label: &str) -> String {
+    // A missing document is shown as empty, so the diff is all additions or removals.
+    let show = |doc: &str| {
+        if doc.is_empty() {
+            String::new()
+        } else {
+            format!("{}\n", policy::display(doc))
+        }
+    };
+    let (old, new) = (show(from), show(to));
     TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
-        .header("actual", "desired")
+        .header(from_label, to_label)
         .to_string()
 }
 

@@ -7,9 +7,11 @@
 
 pub mod kops_policy;
 
+use std::collections::BTreeMap;
+
 use crate::model::{
     DesiredInstanceProfile, DesiredProfileRole, DesiredRole, DesiredRolePolicy, DesiredState,
-    Lifecycle, Tags,
+    ExternalProfile, Lifecycle, Tags,
 };
 use crate::policy;
 use crate::spec::{ClusterSpec, InputError, InputErrors, InstanceRole};
@@ -82,12 +84,14 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
             trust_policy: trust.clone(),
             tags: tags.clone(),
             lifecycle: Lifecycle::Sync,
+            external: false,
         });
         state.role_policies.push(DesiredRolePolicy {
             role: name.clone(),
             name: name.clone(),
             document: Some(main_policy),
             lifecycle: Lifecycle::Sync,
+            external: false,
         });
         // Always present: with no document it says "must not exist", so removing the
         // spec's entry deletes the policy rolecall wrote before.
@@ -96,25 +100,77 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
             name: format!("additional.{name}"),
             document: additional,
             lifecycle: Lifecycle::Sync,
+            external: false,
         });
         state.instance_profiles.push(DesiredInstanceProfile {
             name: name.clone(),
             path: "/".into(),
             tags: tags.clone(),
             lifecycle: Lifecycle::Sync,
+            external: false,
         });
         state.profile_roles.push(DesiredProfileRole {
             profile: name.clone(),
             role: name,
             lifecycle: Lifecycle::Sync,
+            external: false,
         });
     }
+
+    state.external_profiles = external_profiles(spec, &trust, &mut errors);
 
     if errors.is_empty() {
         Ok(state)
     } else {
         Err(InputErrors(errors))
     }
+}
+
+/// The instance profiles the spec names by ARN, one per profile. A profile holds one role,
+/// so groups of different kops roles cannot share one.
+fn external_profiles(
+    spec: &ClusterSpec,
+    trust: &str,
+    errors: &mut Vec<InputError>,
+) -> Vec<ExternalProfile> {
+    let mut by_arn: BTreeMap<&str, Vec<&crate::spec::InstanceGroup>> = BTreeMap::new();
+    for ig in &spec.instance_groups {
+        if let Some(arn) = &ig.profile {
+            by_arn.entry(arn.as_str()).or_default().push(ig);
+        }
+    }
+    let mut out = Vec::new();
+    for (arn, groups) in by_arn {
+        let role = groups[0].role;
+        if let Some(other) = groups.iter().find(|g| g.role != role) {
+            errors.push(InputError::at(
+                other.location.clone(),
+                "spec.iam.profile",
+                format!(
+                    "instance groups {} ({}) and {} ({}) share the instance profile {arn}; a profile holds one role, so groups of different roles need different profiles",
+                    groups[0].name, role, other.name, other.role
+                ),
+            ));
+            continue;
+        }
+        let policy = match kops_policy::role_policy(spec, role) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(at_cluster(spec, &e.field, e.message));
+                continue;
+            }
+        };
+        out.push(ExternalProfile {
+            arn: arn.to_string(),
+            name: arn.rsplit('/').next().unwrap_or(arn).to_string(),
+            groups: groups.iter().map(|g| g.name.clone()).collect(),
+            role_kind: role.iam_prefix().to_string(),
+            expected_trust_policy: trust.to_string(),
+            expected_policy: policy,
+            expected_additional_policy: kops_policy::additional_policy(spec, role),
+        });
+    }
+    out
 }
 
 /// Roles with at least one instance group that does not bring its own instance profile.

@@ -16,6 +16,7 @@ fn desired(additional: Option<&str>) -> DesiredState {
             trust_policy: TRUST.into(),
             tags: Tags::new(),
             lifecycle: Lifecycle::Sync,
+            external: false,
         }],
         role_policies: vec![
             DesiredRolePolicy {
@@ -23,12 +24,14 @@ fn desired(additional: Option<&str>) -> DesiredState {
                 name: "nodes.c".into(),
                 document: Some(POLICY.into()),
                 lifecycle: Lifecycle::Sync,
+                external: false,
             },
             DesiredRolePolicy {
                 role: "nodes.c".into(),
                 name: "additional.nodes.c".into(),
                 document: additional.map(str::to_string),
                 lifecycle: Lifecycle::Sync,
+                external: false,
             },
         ],
         instance_profiles: vec![DesiredInstanceProfile {
@@ -36,12 +39,15 @@ fn desired(additional: Option<&str>) -> DesiredState {
             path: "/".into(),
             tags: Tags::new(),
             lifecycle: Lifecycle::Sync,
+            external: false,
         }],
         profile_roles: vec![DesiredProfileRole {
             profile: "nodes.c".into(),
             role: "nodes.c".into(),
             lifecycle: Lifecycle::Sync,
+            external: false,
         }],
+        external_profiles: vec![],
     }
 }
 

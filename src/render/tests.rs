@@ -53,7 +53,7 @@ fn an_empty_plan_says_no_changes() {
 fn a_plan_is_rendered_in_kops_sections_with_a_unified_diff() {
     let plan = Plan {
         changes: vec![create_profile(), modify_policy()],
-        errors: vec![],
+        ..Plan::default()
     };
     let expected = "Will create resources:
   IAMInstanceProfile/nodes.c
@@ -84,7 +84,7 @@ Must specify --yes to apply changes
 fn colour_marks_added_and_removed_lines_only_when_asked() {
     let plan = Plan {
         changes: vec![modify_policy()],
-        errors: vec![],
+        ..Plan::default()
     };
     let plain = render_plan(&plan, Style::PLAIN);
     assert!(!plain.contains('\x1b'));
@@ -100,7 +100,7 @@ fn a_scalar_change_reads_old_arrow_new() {
     change.fields[0].old = Some("/old/".into());
     let plan = Plan {
         changes: vec![change],
-        errors: vec![],
+        ..Plan::default()
     };
     assert!(render_plan(&plan, Style::PLAIN).contains("\tPath                \t /old/ -> /\n"));
 }
@@ -108,11 +108,11 @@ fn a_scalar_change_reads_old_arrow_new() {
 #[test]
 fn plan_errors_are_listed_with_their_object() {
     let plan = Plan {
-        changes: vec![],
         errors: vec![Problem {
             id: ResourceId::new(ResourceType::IamInstanceProfileRole, "nodes.c"),
             message: "instance profile nodes.c holds role other".into(),
         }],
+        ..Plan::default()
     };
     let out = render_plan(&plan, Style::PLAIN);
     assert!(out.starts_with("Errors:\n  IAMInstanceProfileRole/nodes.c\n  \tinstance profile nodes.c holds role other\n"));

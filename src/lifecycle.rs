@@ -1,0 +1,202 @@
+//! `--lifecycle-overrides`, in kops's syntax and more: `Type=Lifecycle` for every object of a
+//! type, as kops has it, and `Type/name=Lifecycle` for one object, which kops cannot do.
+//! Unknown types, objects and lifecycles are errors that list the valid ones (kops
+//! silently accepts an unknown type).
+
+use std::collections::BTreeMap;
+
+use crate::model::{DesiredState, Lifecycle, ResourceId, ResourceType};
+use crate::spec::InputError;
+
+const FLAG: &str = "--lifecycle-overrides";
+
+/// The overrides of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub by_type: BTreeMap<ResourceType, Lifecycle>,
+    pub by_object: BTreeMap<ResourceId, Lifecycle>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.by_type.is_empty() && self.by_object.is_empty()
+    }
+}
+
+fn valid_types() -> String {
+    ResourceType::ALL.map(|t| t.name()).join(", ")
+}
+
+fn valid_lifecycles() -> String {
+    Lifecycle::ALL.map(|l| l.name()).join(", ")
+}
+
+/// Parses the flag's values: each a comma-separated list of `Target=Lifecycle`.
+pub fn parse_overrides(values: &[String]) -> Result<Overrides, InputError> {
+    let mut overrides = Overrides::default();
+    for entry in values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let Some((target, lifecycle)) = entry.split_once('=') else {
+            return Err(InputError::general(
+                FLAG,
+                format!("{entry:?} is not Type=Lifecycle or Type/name=Lifecycle, such as IAMRole=ExistsAndWarnIfChanges"),
+            ));
+        };
+        let lifecycle = Lifecycle::from_name(lifecycle.trim()).ok_or_else(|| {
+            InputError::general(
+                FLAG,
+                format!(
+                    "unknown lifecycle {:?} in {entry:?}; valid lifecycles are {}",
+                    lifecycle.trim(),
+                    valid_lifecycles()
+                ),
+            )
+        })?;
+        let target = target.trim();
+        let (type_name, object) = match target.split_once('/') {
+            Some((t, name)) => (t, Some(name)),
+            None => (target, None),
+        };
+        let kind = ResourceType::from_name(type_name).ok_or_else(|| {
+            InputError::general(
+                FLAG,
+                format!(
+                    "unknown type {type_name:?} in {entry:?}; valid types are {}",
+                    valid_types()
+                ),
+            )
+        })?;
+        match object {
+            None => {
+                overrides.by_type.insert(kind, lifecycle);
+            }
+            Some("") => {
+                return Err(InputError::general(
+                    FLAG,
+                    format!("{entry:?} names no object after {type_name}/"),
+                ));
+            }
+            Some(name) => {
+                overrides
+                    .by_object
+                    .insert(ResourceId::new(kind, name), lifecycle);
+            }
+        }
+    }
+    Ok(overrides)
+}
+
+/// Sets each object's lifecycle: an object override wins over a type override, which wins
+/// over the builder's. A type override does not make an externally owned object writable:
+/// only an override naming that object can.
+pub fn apply_overrides(
+    desired: &mut DesiredState,
+    overrides: &Overrides,
+) -> Result<(), InputError> {
+    for id in overrides.by_object.keys() {
+        if !desired.contains(id) {
+            let known: Vec<String> = desired
+                .ids()
+                .into_iter()
+                .filter(|d| d.kind == id.kind)
+                .map(|d| d.to_string())
+                .collect();
+            return Err(InputError::general(
+                FLAG,
+                format!(
+                    "{id} is not an object of this cluster; the {} objects are: {}",
+                    id.kind.name(),
+                    if known.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    desired.for_each_lifecycle(|id, external, lifecycle| {
+        if let Some(l) = overrides.by_object.get(id) {
+            *lifecycle = *l;
+        } else if let Some(l) = overrides.by_type.get(&id.kind) {
+            if !external || !l.writes() {
+                *lifecycle = *l;
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Overrides, String> {
+        parse_overrides(&[s.to_string()]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn kops_syntax_sets_whole_types() {
+        let o = parse("IAMRole=ExistsAndWarnIfChanges,IAMRolePolicy=ExistsAndWarnIfChanges,IAMInstanceProfileRole=ExistsAndWarnIfChanges").unwrap();
+        assert_eq!(o.by_type.len(), 3);
+        assert_eq!(
+            o.by_type[&ResourceType::IamRole],
+            Lifecycle::ExistsAndWarnIfChanges
+        );
+        assert!(o.by_object.is_empty());
+    }
+
+    #[test]
+    fn one_object_can_be_named() {
+        let o = parse("IAMRolePolicy/additional.nodes.example.com=Ignore").unwrap();
+        assert_eq!(
+            o.by_object
+                [&ResourceId::new(ResourceType::IamRolePolicy, "additional.nodes.example.com")],
+            Lifecycle::Ignore
+        );
+    }
+
+    #[test]
+    fn repeated_flags_add_up() {
+        let o = parse_overrides(&[
+            "IAMRole=Ignore".into(),
+            "IAMInstanceProfile=ExistsAndValidates".into(),
+        ])
+        .unwrap();
+        assert_eq!(o.by_type.len(), 2);
+    }
+
+    #[test]
+    fn an_unknown_type_lists_the_valid_ones() {
+        assert_eq!(
+            parse("IAMUser=Ignore").unwrap_err(),
+            "--lifecycle-overrides: unknown type \"IAMUser\" in \"IAMUser=Ignore\"; valid types are IAMInstanceProfile, IAMInstanceProfileRole, IAMRole, IAMRolePolicy"
+        );
+    }
+
+    #[test]
+    fn an_unknown_lifecycle_lists_the_valid_ones() {
+        assert_eq!(
+            parse("IAMRole=Skip").unwrap_err(),
+            "--lifecycle-overrides: unknown lifecycle \"Skip\" in \"IAMRole=Skip\"; valid lifecycles are Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates, ExistsAndWarnIfChanges"
+        );
+    }
+
+    #[test]
+    fn lifecycle_names_are_case_sensitive_as_in_kops() {
+        assert!(parse("IAMRole=sync").is_err());
+    }
+
+    #[test]
+    fn a_malformed_entry_is_an_error() {
+        assert_eq!(
+            parse("IAMRole").unwrap_err(),
+            "--lifecycle-overrides: \"IAMRole\" is not Type=Lifecycle or Type/name=Lifecycle, such as IAMRole=ExistsAndWarnIfChanges"
+        );
+        assert!(parse("IAMRole/=Ignore").is_err());
+    }
+}

@@ -200,3 +200,136 @@ mod tests {
         assert!(parse("IAMRole/=Ignore").is_err());
     }
 }
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+    use crate::model::ExternalProfile;
+    use crate::test_spec::cluster;
+
+    fn state() -> DesiredState {
+        let spec = cluster(
+            "example.k8s.local",
+            "  configBase: s3://state/example.k8s.local\n",
+        );
+        let mut state = crate::build::desired_state(&spec).unwrap();
+        let external = ExternalProfile {
+            arn: "arn:aws:iam::123456789012:instance-profile/custom".into(),
+            name: "custom".into(),
+            groups: vec!["workers".into()],
+            role_kind: "nodes".into(),
+            expected_trust_policy: "{}".into(),
+            expected_policy: "{}".into(),
+            expected_additional_policy: None,
+        };
+        state.adopt_external_profile(&external, Some("custom-role"));
+        state
+    }
+
+    fn lifecycle(state: &DesiredState, id: &str) -> Lifecycle {
+        let (kind, name) = id.split_once('/').unwrap();
+        state
+            .lifecycle_of(&ResourceId::new(
+                ResourceType::from_name(kind).unwrap(),
+                name,
+            ))
+            .unwrap()
+    }
+
+    fn overrides(s: &str) -> Overrides {
+        parse_overrides(&[s.to_string()]).unwrap()
+    }
+
+    #[test]
+    fn external_objects_are_only_checked_by_default() {
+        let state = state();
+        assert_eq!(
+            lifecycle(&state, "IAMRole/custom-role"),
+            Lifecycle::ExistsAndWarnIfChanges
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/custom-role"),
+            Lifecycle::ExistsAndWarnIfChanges
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMInstanceProfile/custom"),
+            Lifecycle::ExistsAndWarnIfChanges
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRole/nodes.example.k8s.local"),
+            Lifecycle::Sync
+        );
+    }
+
+    #[test]
+    fn a_type_override_applies_to_every_managed_object_of_that_type() {
+        let mut state = state();
+        apply_overrides(&mut state, &overrides("IAMRolePolicy=ExistsAndValidates")).unwrap();
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/nodes.example.k8s.local"),
+            Lifecycle::ExistsAndValidates
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/custom-role"),
+            Lifecycle::ExistsAndValidates
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRole/nodes.example.k8s.local"),
+            Lifecycle::Sync
+        );
+    }
+
+    #[test]
+    fn a_type_override_never_makes_an_external_object_writable() {
+        let mut state = state();
+        apply_overrides(
+            &mut state,
+            &overrides("IAMRole=Sync,IAMRolePolicy=WarnIfInsufficientAccess"),
+        )
+        .unwrap();
+        assert_eq!(
+            lifecycle(&state, "IAMRole/custom-role"),
+            Lifecycle::ExistsAndWarnIfChanges
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/custom-role"),
+            Lifecycle::ExistsAndWarnIfChanges
+        );
+    }
+
+    #[test]
+    fn an_object_override_wins_over_a_type_override() {
+        let mut state = state();
+        apply_overrides(
+            &mut state,
+            &overrides("IAMRolePolicy=Ignore,IAMRolePolicy/additional.nodes.example.k8s.local=Sync,IAMRolePolicy/custom-role=Sync"),
+        )
+        .unwrap();
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/nodes.example.k8s.local"),
+            Lifecycle::Ignore
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/additional.nodes.example.k8s.local"),
+            Lifecycle::Sync
+        );
+        assert_eq!(
+            lifecycle(&state, "IAMRolePolicy/custom-role"),
+            Lifecycle::Sync
+        );
+    }
+
+    #[test]
+    fn an_unknown_object_lists_the_objects_of_its_type() {
+        let mut state = state();
+        let e = apply_overrides(
+            &mut state,
+            &overrides("IAMInstanceProfile/nodes.example.com=Ignore"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--lifecycle-overrides: IAMInstanceProfile/nodes.example.com is not an object of this cluster; the IAMInstanceProfile objects are: IAMInstanceProfile/masters.example.k8s.local, IAMInstanceProfile/nodes.example.k8s.local, IAMInstanceProfile/bastions.example.k8s.local, IAMInstanceProfile/custom"
+        );
+    }
+}

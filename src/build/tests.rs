@@ -144,3 +144,34 @@ fn inline_policies_over_10240_characters_are_an_error_naming_the_role_and_size()
         )
     );
 }
+
+#[test]
+fn groups_of_two_roles_on_one_profile_are_an_error() {
+    let arn = "arn:aws:iam::123456789012:instance-profile/shared";
+    let text = format!("apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: example.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/example.k8s.local\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\nspec:\n  role: Node\n  iam:\n    profile: {arn}\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: bastions\nspec:\n  role: Bastion\n  iam:\n    profile: {arn}\n");
+    let spec = crate::spec::parse_documents(&[crate::spec::SourceFile {
+        path: "c.yaml".into(),
+        text,
+    }])
+    .unwrap();
+    assert_eq!(
+        desired_state(&spec).unwrap_err().to_string(),
+        format!("c.yaml:19:7: spec.iam.profile: instance groups nodes (Node) and bastions (Bastion) share the instance profile {arn}; a profile holds one role, so groups of different roles need different profiles")
+    );
+}
+
+#[test]
+fn groups_of_one_role_may_share_a_profile() {
+    let arn = "arn:aws:iam::123456789012:instance-profile/shared";
+    let text = format!("apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: example.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/example.k8s.local\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes-a\nspec:\n  role: Node\n  iam:\n    profile: {arn}\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes-b\nspec:\n  role: Node\n  iam:\n    profile: {arn}\n");
+    let spec = crate::spec::parse_documents(&[crate::spec::SourceFile {
+        path: "c.yaml".into(),
+        text,
+    }])
+    .unwrap();
+    let state = desired_state(&spec).unwrap();
+    assert!(state.roles.is_empty());
+    assert_eq!(state.external_profiles.len(), 1);
+    assert_eq!(state.external_profiles[0].name, "shared");
+    assert_eq!(state.external_profiles[0].groups, ["nodes-a", "nodes-b"]);
+}

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
+pub mod cluster;
 pub mod proxy;
 pub mod spec;
 

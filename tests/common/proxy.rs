@@ -20,6 +20,8 @@ pub struct Fault {
 #[derive(Default)]
 struct State {
     actions: Vec<String>,
+    /// The decoded body of each request, beside its action.
+    bodies: Vec<String>,
     faults: HashMap<String, Fault>,
 }
 
@@ -63,8 +65,37 @@ impl RecordingProxy {
         self.actions().into_iter().filter(|a| !is_read(a)).collect()
     }
 
+    /// The write requests whose parameters mention `name` (a role, policy or profile).
+    pub fn writes_naming(&self, name: &str) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        s.actions
+            .iter()
+            .zip(&s.bodies)
+            .filter(|(a, body)| {
+                !is_read(a)
+                    && body
+                        .split('&')
+                        .any(|kv| kv.split_once('=').is_some_and(|(_, v)| v == name))
+            })
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    /// How many requests of `action` had `param=value`.
+    pub fn requests_with(&self, action: &str, param: &str, value: &str) -> usize {
+        let wanted = format!("{param}={value}");
+        let s = self.state.lock().unwrap();
+        s.actions
+            .iter()
+            .zip(&s.bodies)
+            .filter(|(a, body)| *a == action && body.split('&').any(|kv| kv == wanted))
+            .count()
+    }
+
     pub fn clear(&self) {
-        self.state.lock().unwrap().actions.clear();
+        let mut s = self.state.lock().unwrap();
+        s.actions.clear();
+        s.bodies.clear();
     }
 
     /// Answers the next `fault.times` requests for `action` with the fault.
@@ -107,6 +138,7 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
         let fault = {
             let mut s = state.lock().unwrap();
             s.actions.push(action.clone());
+            s.bodies.push(decode_form(&request.body));
             match s.faults.get_mut(&action) {
                 Some(f) if f.times > 0 => {
                     f.times -= 1;
@@ -181,6 +213,21 @@ fn content_length(head: &[u8]) -> usize {
                 .flatten()
         })
         .unwrap_or(0)
+}
+
+/// A form body with its values percent-decoded (`+` is a space).
+fn decode_form(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body).replace('+', " ");
+    text.split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => format!(
+                "{k}={}",
+                percent_encoding::percent_decode_str(v).decode_utf8_lossy()
+            ),
+            None => kv.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The `Action` parameter of an AWS query-protocol body.

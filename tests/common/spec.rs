@@ -5,6 +5,8 @@ pub struct ClusterYaml {
     pub name: String,
     /// The JSON array under `spec.additionalPolicies.node`, if any.
     pub node_additional: Option<String>,
+    /// `spec.iam.profile` of the nodes group: an existing instance profile's ARN.
+    pub node_profile: Option<String>,
 }
 
 impl ClusterYaml {
@@ -12,11 +14,17 @@ impl ClusterYaml {
         ClusterYaml {
             name: name.to_string(),
             node_additional: None,
+            node_profile: None,
         }
     }
 
     pub fn with_node_policy(mut self, statements: &str) -> Self {
         self.node_additional = Some(statements.to_string());
+        self
+    }
+
+    pub fn with_node_profile(mut self, arn: &str) -> Self {
+        self.node_profile = Some(arn.to_string());
         self
     }
 
@@ -57,6 +65,10 @@ spec:
             ("nodes", "Node"),
             ("bastions", "Bastion"),
         ] {
+            let iam = match (&self.node_profile, role) {
+                (Some(arn), "Node") => format!("  iam:\n    profile: {arn}\n"),
+                _ => String::new(),
+            };
             out.push_str(&format!(
                 "---
 apiVersion: kops.k8s.io/v1alpha2
@@ -67,7 +79,7 @@ metadata:
     kops.k8s.io/cluster: {name}
 spec:
   role: {role}
-  subnets:
+{iam}  subnets:
   - us-east-1a
 "
             ));

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::cloud::{Cloud, ConnectOptions};
 use crate::model::ActualState;
 use crate::render::{self, Style};
-use crate::{apply, build, lifecycle, plan, spec};
+use crate::{apply, build, lifecycle, plan, rolling, spec};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -100,6 +100,7 @@ async fn update(args: UpdateArgs) -> i32 {
     let cloud = match Cloud::connect(&ConnectOptions {
         endpoint_url: args.endpoint_url.clone(),
         fallback_region: cluster.region.clone(),
+        cluster_region: cluster.region.clone(),
         concurrency: args.concurrency.into(),
     })
     .await
@@ -130,9 +131,11 @@ async fn update(args: UpdateArgs) -> i32 {
     tracing::debug!(calls = ?cloud.call_counts(), "read the account");
 
     let style = style();
+    let stale = stale_instances(&cloud, &cluster).await;
     let mut stdout = std::io::stdout();
     if !args.yes || !plan.has_changes() || !plan.errors.is_empty() {
-        let _ = write!(stdout, "{}", render::render_plan(&plan, style));
+        let _ = write!(stdout, "{}{stale}", render::render_changes(&plan, style));
+        let _ = writeln!(stdout, "{}", render::closing_line(&plan));
         return if plan.errors.is_empty() {
             EXIT_OK
         } else {
@@ -140,7 +143,7 @@ async fn update(args: UpdateArgs) -> i32 {
         };
     }
 
-    let _ = write!(stdout, "{}", render::render_changes(&plan, style));
+    let _ = write!(stdout, "{}{stale}", render::render_changes(&plan, style));
     let report = apply::apply(&cloud, &plan, &mut stdout).await;
     tracing::debug!(calls = ?cloud.call_counts(), "applied");
     if report.succeeded() {
@@ -154,6 +157,18 @@ async fn update(args: UpdateArgs) -> i32 {
             report.not_started.len()
         );
         EXIT_ERROR
+    }
+}
+
+/// The section on instances to roll. Listing them needs EC2 read access, which an IAM-only
+/// role may lack: then it is a warning, not a failure.
+async fn stale_instances(cloud: &Cloud, cluster: &spec::ClusterSpec) -> String {
+    match cloud.cluster_instances(&cluster.name).await {
+        Ok(instances) => rolling::render(&rolling::stale_instances(cluster, &instances)),
+        Err(e) => {
+            tracing::warn!("could not list the cluster's instances to find those that need a rolling update: {e}");
+            String::new()
+        }
     }
 }
 

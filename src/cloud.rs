@@ -18,6 +18,10 @@ use crate::model::{
     ResourceId, ResourceType, Tags,
 };
 use crate::plan::Operation;
+use crate::rolling::ClusterInstance;
+
+/// The tag kops puts on every instance with its instance group's name.
+const GROUP_TAG: &str = "kops.k8s.io/instancegroup";
 use crate::policy::decode_aws_document;
 
 /// A failed call, with the object it concerns and AWS's own words.
@@ -54,6 +58,8 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     /// Used when the standard chain names no region (the spec's subnets give one).
     pub fallback_region: Option<String>,
+    /// The cluster's region, where its instances run (EC2, unlike IAM, is regional).
+    pub cluster_region: Option<String>,
     /// How many calls may be in flight at once.
     pub concurrency: usize,
 }
@@ -62,6 +68,7 @@ pub struct ConnectOptions {
 #[derive(Clone)]
 pub struct Cloud {
     iam: aws_sdk_iam::Client,
+    ec2: aws_sdk_ec2::Client,
     limit: Arc<Semaphore>,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
@@ -95,11 +102,20 @@ impl Cloud {
                 credential_error_summary(&e)
             )));
         }
+        let ec2_region = options
+            .cluster_region
+            .clone()
+            .map(aws_sdk_ec2::config::Region::new)
+            .unwrap_or_else(|| region.clone());
+        let ec2 = aws_sdk_ec2::config::Builder::from(&sdk)
+            .region(ec2_region)
+            .build();
         let config = aws_sdk_iam::config::Builder::from(&sdk)
             .region(region)
             .build();
         Ok(Cloud {
             iam: aws_sdk_iam::Client::from_conf(config),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             calls: Arc::default(),
         })
@@ -382,6 +398,59 @@ impl Cloud {
             }),
             None => Read::Absent,
         })
+    }
+
+    /// The cluster's running instances that kops launched for an instance group (tags
+    /// `KubernetesCluster=<cluster>` and `kops.k8s.io/instancegroup`), with their profiles.
+    pub async fn cluster_instances(
+        &self,
+        cluster: &str,
+    ) -> Result<Vec<ClusterInstance>, CloudError> {
+        let filter = |name: &str, value: &str| {
+            aws_sdk_ec2::types::Filter::builder()
+                .name(name)
+                .values(value)
+                .build()
+        };
+        let mut pages = self
+            .ec2
+            .describe_instances()
+            .filters(filter("tag:KubernetesCluster", cluster))
+            .filters(filter("tag-key", GROUP_TAG))
+            .filters(filter("instance-state-name", "running"))
+            .into_paginator()
+            .send();
+        let mut instances = Vec::new();
+        loop {
+            let page = self.call("DescribeInstances", pages.next()).await;
+            let Some(page) = page else { break };
+            let page = page.map_err(|e| {
+                cloud_error(
+                    "DescribeInstances",
+                    format!("instances of cluster {cluster}"),
+                    e,
+                )
+            })?;
+            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                let group = instance
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(GROUP_TAG))
+                    .and_then(|t| t.value());
+                let (Some(id), Some(group)) = (instance.instance_id(), group) else {
+                    continue;
+                };
+                instances.push(ClusterInstance {
+                    id: id.to_string(),
+                    group: group.to_string(),
+                    profile_arn: instance
+                        .iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .map(str::to_string),
+                });
+            }
+        }
+        Ok(instances)
     }
 
     /// Carries out one operation of a plan.

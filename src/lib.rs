@@ -13,6 +13,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod rolling;
 pub mod spec;
 
 #[cfg(test)]

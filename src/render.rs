@@ -108,14 +108,16 @@ fn render_drift_field(out: &mut String, field: &FieldChange, style: Style) {
 
 /// The whole dry-run output, ending with kops's closing line.
 pub fn render_plan(plan: &Plan, style: Style) -> String {
-    let mut out = render_changes(plan, style);
-    out.push_str(if plan.has_changes() {
+    format!("{}{}\n", render_changes(plan, style), closing_line(plan))
+}
+
+/// kops's last line of a dry run.
+pub fn closing_line(plan: &Plan) -> &'static str {
+    if plan.has_changes() {
         MUST_SPECIFY_YES
     } else {
         NO_CHANGES
-    });
-    out.push('\n');
-    out
+    }
 }
 
 fn render_change(out: &mut String, change: &Change, style: Style) {

@@ -349,3 +349,91 @@ async fn a_profile_with_no_role_is_reported_and_a_missing_one_is_an_error() {
         c.proxy.writes()
     );
 }
+
+/// Starts one instance as kops would: tagged with the cluster and the instance group.
+async fn run_instance(cluster: &str, group: &str, profile: Option<&str>) -> String {
+    use aws_sdk_ec2::types::{
+        IamInstanceProfileSpecification, ResourceType, Tag, TagSpecification,
+    };
+    let ec2 = common::ec2_client().await;
+    let images = ec2.describe_images().send().await.unwrap();
+    let image = images
+        .images()
+        .first()
+        .and_then(|i| i.image_id())
+        .expect("LocalStack has an AMI")
+        .to_string();
+    let tags = TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .tags(
+            Tag::builder()
+                .key("KubernetesCluster")
+                .value(cluster)
+                .build(),
+        )
+        .tags(
+            Tag::builder()
+                .key("kops.k8s.io/instancegroup")
+                .value(group)
+                .build(),
+        )
+        .build();
+    let mut req = ec2
+        .run_instances()
+        .image_id(image)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(tags);
+    if let Some(name) = profile {
+        req = req.iam_instance_profile(
+            IamInstanceProfileSpecification::builder()
+                .name(name)
+                .build(),
+        );
+    }
+    let out = req.send().await.unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_on_a_profile_that_is_not_their_groups_are_listed_to_roll() {
+    let c = Cluster::new("rolling", ClusterYaml::new).await;
+    assert_eq!(c.apply().await.code, 0);
+    let old = format!("old-{}", c.name.split('.').next().unwrap());
+    iam_client()
+        .await
+        .create_instance_profile()
+        .instance_profile_name(&old)
+        .send()
+        .await
+        .unwrap();
+
+    let current = run_instance(&c.name, "nodes", Some(&c.role("nodes"))).await;
+    let stale = run_instance(&c.name, "nodes", Some(&old)).await;
+    let bare = run_instance(&c.name, "bastions", None).await;
+    let other_cluster = run_instance("some-other.k8s.local", "nodes", Some(&old)).await;
+
+    c.proxy.clear();
+    let run = c.dry_run().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let expected = format!(
+        "Instances that need a rolling update (their instance profile is not their group's):\n  {bare} (bastions)\t(no instance profile) -> {}\n  {stale} (nodes)\t{old} -> {}\n\n{NO_CHANGES}\n",
+        c.role("bastions"),
+        c.role("nodes")
+    );
+    assert_eq!(run.stdout, expected, "{run:?}");
+    assert!(!run.stdout.contains(&current) && !run.stdout.contains(&other_cluster));
+    assert_eq!(
+        c.proxy
+            .requests_with("DescribeInstances", "Filter.1.Value.1", &c.name),
+        1
+    );
+
+    let ec2 = common::ec2_client().await;
+    ec2.terminate_instances()
+        .set_instance_ids(Some(vec![current, stale, bare, other_cluster]))
+        .send()
+        .await
+        .unwrap();
+}

@@ -79,6 +79,20 @@ pub async fn iam_client() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(config)
 }
 
+/// An EC2 client for LocalStack, to start the instances the tests need.
+pub async fn ec2_client() -> aws_sdk_ec2::Client {
+    let endpoint = localstack();
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
+}
+
 /// The result of one rolecall run.
 pub struct Run {
     pub code: i32,

@@ -30,9 +30,11 @@ pub struct RecordingProxy {
     state: Arc<Mutex<State>>,
 }
 
-/// IAM's read actions; anything else changes the account.
+/// IAM's and EC2's read actions; anything else changes the account.
 pub fn is_read(action: &str) -> bool {
-    action.starts_with("Get") || action.starts_with("List")
+    ["Get", "List", "Describe"]
+        .iter()
+        .any(|verb| action.starts_with(verb))
 }
 
 impl RecordingProxy {

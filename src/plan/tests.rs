@@ -436,3 +436,16 @@ fn an_external_profile_without_a_role_is_reported() {
         plan.warnings
     );
 }
+
+#[test]
+fn trust_policy_drift_is_reported_not_changed() {
+    let desired = with_lifecycle(desired(None), Lifecycle::ExistsAndWarnIfChanges);
+    let mut actual = converged();
+    actual.roles.get_mut("nodes.c").unwrap().trust_policy =
+        TRUST.replace("ec2.amazonaws.com", "lambda.amazonaws.com");
+    let plan = plan(&desired, &actual);
+    assert!(!plan.has_changes());
+    assert_eq!(plan.drift.len(), 1);
+    assert_eq!(plan.drift[0].id.to_string(), "IAMRole/nodes.c");
+    assert_eq!(plan.drift[0].fields[0].field, "TrustPolicy");
+}

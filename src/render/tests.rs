@@ -123,3 +123,33 @@ fn the_diff_ignores_key_order_differences() {
     let reordered = r#"{"Statement":[{"Resource":"*","Action":["sqs:ReceiveMessage"],"Effect":"Allow"}],"Version":"2012-10-17"}"#;
     assert_eq!(document_diff(OLD, reordered), "");
 }
+
+#[test]
+fn drift_reads_from_expected_to_actual() {
+    use crate::model::Lifecycle;
+    use crate::plan::Drift;
+    let plan = Plan {
+        drift: vec![Drift {
+            id: ResourceId::new(ResourceType::IamRolePolicy, "nodes.c"),
+            lifecycle: Lifecycle::ExistsAndWarnIfChanges,
+            // old: the account's document; new: the expected one.
+            fields: vec![FieldChange {
+                field: "PolicyDocument",
+                old: Some(NEW.into()),
+                new: Some(OLD.into()),
+                document: true,
+            }],
+        }],
+        ..Plan::default()
+    };
+    let out = render_plan(&plan, Style::PLAIN);
+    assert!(
+        out.starts_with("Drift in objects rolecall only checks (not changed):\n  IAMRolePolicy/nodes.c (ExistsAndWarnIfChanges)\n  \tPolicyDocument\n  \t    --- expected\n  \t    +++ actual\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  \t    +        \"sqs:DeleteMessage\"\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("No changes need to be applied\n"));
+}

@@ -91,6 +91,67 @@ pub struct ClusterSpec {
     pub networking: Option<String>,
     pub enable_bootstrap_auth_token: bool,
     pub instance_groups: Vec<InstanceGroup>,
+    /// IRSA, in kops's shape: `spec.serviceAccountIssuerDiscovery`.
+    pub service_account_issuer_discovery: Option<IssuerDiscovery>,
+    /// IRSA roles: `spec.iam.serviceAccountExternalPermissions`.
+    pub service_account_permissions: Vec<ServiceAccountPermission>,
+    /// kube2iam or kiam application roles: `spec.iam.podIdentity`, rolecall's extension.
+    pub pod_identity: Option<PodIdentity>,
+}
+
+/// `spec.serviceAccountIssuerDiscovery`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerDiscovery {
+    /// `discoveryStore`: `s3://bucket/path` (served as
+    /// `https://bucket.s3.<region>.amazonaws.com/path`) or an `https://` URL.
+    pub discovery_store: String,
+    pub enable_aws_oidc_provider: bool,
+    pub additional_audiences: Vec<String>,
+    pub location: SourceLocation,
+}
+
+/// One entry of `spec.iam.serviceAccountExternalPermissions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceAccountPermission {
+    /// The service account's name.
+    pub name: String,
+    /// Its namespace; `*` (or a pattern with `*`) matches any.
+    pub namespace: String,
+    /// `aws.policyARNs`.
+    pub policy_arns: Vec<String>,
+    /// `aws.inlinePolicy`: a JSON array of statements, already checked.
+    pub inline_policy: Option<Vec<serde_json::Value>>,
+    pub location: SourceLocation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodIdentityMode {
+    Kube2iam,
+    Kiam,
+}
+
+/// `spec.iam.podIdentity`: rolecall's extension for kube2iam and kiam, which kops never
+/// modelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodIdentity {
+    pub mode: PodIdentityMode,
+    /// kiam only: an existing server role to use instead of `kiam-server.<cluster>`.
+    pub kiam_server_role_arn: Option<String>,
+    pub roles: Vec<PodRole>,
+    pub location: SourceLocation,
+}
+
+/// One application role of `spec.iam.podIdentity.roles`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodRole {
+    /// The role's short name; the IAM role is `<name>.pods.<cluster>`.
+    pub name: String,
+    /// The namespaces whose pods may use it (for the namespace annotations).
+    pub namespaces: Vec<String>,
+    pub policy_arns: Vec<String>,
+    /// A JSON array of statements, already checked.
+    pub inline_policy: Option<Vec<serde_json::Value>>,
+    pub location: SourceLocation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

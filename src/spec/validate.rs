@@ -362,6 +362,9 @@ fn cluster_from(
             .map(|v| v.value)
             .unwrap_or(false),
         instance_groups: Vec::new(),
+        service_account_issuer_discovery: None,
+        service_account_permissions: Vec::new(),
+        pod_identity: None,
     })
 }
 

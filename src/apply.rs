@@ -28,7 +28,7 @@ impl ApplyReport {
 /// Applies every change of the plan, printing each as it completes.
 pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write) -> ApplyReport {
     let mut report = ApplyReport::default();
-    let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.operation.stage()).collect();
+    let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.stage).collect();
     stages.sort_unstable();
     stages.dedup();
 
@@ -36,7 +36,7 @@ pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write) -> ApplyRepo
         let changes: Vec<Change> = plan
             .changes
             .iter()
-            .filter(|c| c.operation.stage() == stage)
+            .filter(|c| c.stage == stage)
             .cloned()
             .collect();
         if !report.failed.is_empty() {

@@ -2,7 +2,7 @@
 //! desired state names, and carry out one operation. Decoding, pagination and error
 //! mapping live here and nowhere else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -14,8 +14,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::model::{
-    ActualInstanceProfile, ActualRole, ActualState, DesiredState, ExternalProfile, Lifecycle,
-    ResourceId, ResourceType, Tags,
+    ActualInstanceProfile, ActualOidcProvider, ActualRole, ActualState, DesiredState,
+    ExternalProfile, Lifecycle, ResourceId, ResourceType, Tags,
 };
 use crate::plan::Operation;
 use crate::rolling::ClusterInstance;
@@ -69,6 +69,7 @@ pub struct ConnectOptions {
 pub struct Cloud {
     iam: aws_sdk_iam::Client,
     ec2: aws_sdk_ec2::Client,
+    sts: aws_sdk_sts::Client,
     limit: Arc<Semaphore>,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
@@ -116,6 +117,7 @@ impl Cloud {
         Ok(Cloud {
             iam: aws_sdk_iam::Client::from_conf(config),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            sts: aws_sdk_sts::Client::new(&sdk),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             calls: Arc::default(),
         })
@@ -218,8 +220,30 @@ impl Cloud {
         let mut roles = JoinSet::new();
         for (role, (read_role, policies)) in per_role {
             let cloud = self.clone();
-            roles.spawn(async move { cloud.fetch_role(role, read_role, policies).await });
+            let attachments = desired.roles.iter().any(|r| {
+                r.name == role && r.managed_policies.is_some() && r.lifecycle != Lifecycle::Ignore
+            });
+            roles.spawn(async move {
+                cloud
+                    .fetch_role(role, read_role, attachments, policies)
+                    .await
+            });
         }
+        let mut providers = JoinSet::new();
+        for provider in desired
+            .oidc_providers
+            .iter()
+            .filter(|p| p.lifecycle != Lifecycle::Ignore)
+        {
+            let cloud = self.clone();
+            let arn = provider.arn.clone();
+            providers.spawn(async move { (arn.clone(), cloud.get_oidc_provider(&arn).await) });
+        }
+        let strays = {
+            let cloud = self.clone();
+            let desired = desired.clone();
+            tokio::spawn(async move { cloud.stray_pod_roles(&desired).await })
+        };
         let mut profiles = JoinSet::new();
         for ip in &desired.instance_profiles {
             let link_read = desired
@@ -248,6 +272,25 @@ impl Cloud {
             }
             actual.denied.extend(fetched.denied);
         }
+        while let Some(joined) = providers.join_next().await {
+            let (arn, read) = joined.expect("fetch task panicked");
+            match read? {
+                Read::Found(p) => {
+                    actual.oidc_providers.insert(arn, p);
+                }
+                Read::Absent => {}
+                Read::Denied(m) => {
+                    let url = arn
+                        .split_once(":oidc-provider/")
+                        .map(|(_, u)| u)
+                        .unwrap_or(&arn);
+                    actual
+                        .denied
+                        .insert(ResourceId::new(ResourceType::IamOidcProvider, url), m);
+                }
+            }
+        }
+        actual.stray_pod_roles = strays.await.expect("fetch task panicked")?;
         while let Some(joined) = profiles.join_next().await {
             let (name, read) = joined.expect("fetch task panicked");
             match read? {
@@ -276,6 +319,7 @@ impl Cloud {
         &self,
         name: String,
         read_role: bool,
+        attachments: bool,
         policy_names: Vec<String>,
     ) -> Result<FetchedRole, CloudError> {
         let mut fetched = FetchedRole {
@@ -284,7 +328,12 @@ impl Cloud {
         };
         if read_role {
             match self.get_role(&name).await? {
-                Read::Found(role) => fetched.role = Some(role),
+                Read::Found(mut role) => {
+                    if attachments {
+                        role.managed_policies = Some(self.attached_policies(&name).await?);
+                    }
+                    fetched.role = Some(role);
+                }
                 Read::Absent => return Ok(fetched),
                 Read::Denied(m) => {
                     fetched
@@ -333,6 +382,8 @@ impl Cloud {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect(),
+            managed_policies: None,
+            inline_policies: None,
         }))
     }
 
@@ -398,6 +449,123 @@ impl Cloud {
             }),
             None => Read::Absent,
         })
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity): pod roles' trust
+    /// policies name roles and OIDC providers by ARN.
+    pub async fn account_id(&self) -> Result<String, CloudError> {
+        let out = self
+            .call("GetCallerIdentity", self.sts.get_caller_identity().send())
+            .await
+            .map_err(|e| cloud_error("GetCallerIdentity", "the caller".into(), e))?;
+        out.account().map(str::to_string).ok_or_else(|| CloudError {
+            operation: "GetCallerIdentity",
+            target: "the caller".into(),
+            code: None,
+            message: "STS returned no account id".into(),
+        })
+    }
+
+    /// The managed policies attached to a role.
+    async fn attached_policies(&self, role: &str) -> Result<BTreeSet<String>, CloudError> {
+        let mut pages = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        let mut arns = BTreeSet::new();
+        while let Some(page) = self.call("ListAttachedRolePolicies", pages.next()).await {
+            let page = page
+                .map_err(|e| cloud_error("ListAttachedRolePolicies", format!("role {role}"), e))?;
+            arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn())
+                    .map(str::to_string),
+            );
+        }
+        Ok(arns)
+    }
+
+    /// The names of all inline policies of a role.
+    async fn inline_policy_names(&self, role: &str) -> Result<Vec<String>, CloudError> {
+        let mut pages = self
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        while let Some(page) = self.call("ListRolePolicies", pages.next()).await {
+            let page =
+                page.map_err(|e| cloud_error("ListRolePolicies", format!("role {role}"), e))?;
+            names.extend(page.policy_names().iter().cloned());
+        }
+        Ok(names)
+    }
+
+    async fn get_oidc_provider(&self, arn: &str) -> Result<Read<ActualOidcProvider>, CloudError> {
+        let result = self
+            .call(
+                "GetOpenIDConnectProvider",
+                self.iam
+                    .get_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .send(),
+            )
+            .await;
+        match classify(result) {
+            Ok(read) => Ok(read.map(|out| ActualOidcProvider {
+                arn: arn.to_string(),
+                client_ids: out.client_id_list().iter().cloned().collect(),
+                tags: out
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+            })),
+            Err(e) => Err(cloud_error(
+                "GetOpenIDConnectProvider",
+                format!("OIDC provider {arn}"),
+                e,
+            )),
+        }
+    }
+
+    /// Roles in the pod-role scope that the desired state does not name, read in full so
+    /// that the plan can delete them (or report them) without reading again.
+    async fn stray_pod_roles(&self, desired: &DesiredState) -> Result<Vec<ActualRole>, CloudError> {
+        let mut pages = self
+            .iam
+            .list_roles()
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        while let Some(page) = self.call("ListRoles", pages.next()).await {
+            let page =
+                page.map_err(|e| cloud_error("ListRoles", "the account's roles".into(), e))?;
+            names.extend(
+                page.roles()
+                    .iter()
+                    .map(|r| r.role_name())
+                    .filter(|n| {
+                        desired.pod_role_scope.contains(n)
+                            && !desired.roles.iter().any(|d| d.name == *n)
+                    })
+                    .map(str::to_string),
+            );
+        }
+        let mut strays = Vec::new();
+        for name in names {
+            if let Read::Found(mut role) = self.get_role(&name).await? {
+                role.inline_policies = Some(self.inline_policy_names(&name).await?);
+                role.managed_policies = Some(self.attached_policies(&name).await?);
+                strays.push(role);
+            }
+        }
+        Ok(strays)
     }
 
     /// The cluster's running instances that kops launched for an instance group (tags
@@ -529,6 +697,67 @@ impl Cloud {
                     .await
                     .map(drop)
                     .map_err(|e| cloud_error(action, format!("instance profile {name}"), e))
+            }
+            Operation::AttachRolePolicy { role, policy_arn } => {
+                let req = self
+                    .iam
+                    .attach_role_policy()
+                    .role_name(role)
+                    .policy_arn(policy_arn);
+                self.call(action, req.send()).await.map(drop).map_err(|e| {
+                    cloud_error(action, format!("policy {policy_arn} to role {role}"), e)
+                })
+            }
+            Operation::DetachRolePolicy { role, policy_arn } => {
+                let req = self
+                    .iam
+                    .detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(policy_arn);
+                match absent_if_no_such_entity(self.call(action, req.send()).await) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(cloud_error(
+                        action,
+                        format!("policy {policy_arn} from role {role}"),
+                        e,
+                    )),
+                }
+            }
+            Operation::DeleteRole { name } => {
+                let req = self.iam.delete_role().role_name(name);
+                match absent_if_no_such_entity(self.call(action, req.send()).await) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(cloud_error(action, format!("role {name}"), e)),
+                }
+            }
+            Operation::CreateOpenIdConnectProvider {
+                url,
+                client_ids,
+                tags,
+            } => {
+                let req = self
+                    .iam
+                    .create_open_id_connect_provider()
+                    .url(url)
+                    .set_client_id_list(Some(client_ids.clone()))
+                    .set_tags(Some(iam_tags(tags)));
+                self.call(action, req.send())
+                    .await
+                    .map(drop)
+                    .map_err(|e| cloud_error(action, format!("OIDC provider {url}"), e))
+            }
+            Operation::AddClientIdToOpenIdConnectProvider { arn, client_ids } => {
+                for id in client_ids {
+                    let req = self
+                        .iam
+                        .add_client_id_to_open_id_connect_provider()
+                        .open_id_connect_provider_arn(arn)
+                        .client_id(id);
+                    self.call(action, req.send())
+                        .await
+                        .map_err(|e| cloud_error(action, format!("OIDC provider {arn}"), e))?;
+                }
+                Ok(())
             }
             Operation::AddRoleToInstanceProfile { profile, role } => {
                 let req = self

@@ -1,7 +1,7 @@
 //! Plain data for IAM: what the spec wants ([`DesiredState`]) and what the account holds
 //! ([`ActualState`]). Both sides use the same names, so the plan is a comparison by key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The kinds of object rolecall manages, named as kops names its tasks.
@@ -10,16 +10,20 @@ pub enum ResourceType {
     // Alphabetical, so that sorting ids sorts `Type/name` strings as kops does.
     IamInstanceProfile,
     IamInstanceProfileRole,
+    IamOidcProvider,
     IamRole,
     IamRolePolicy,
+    IamRolePolicyAttachment,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 4] = [
+    pub const ALL: [ResourceType; 6] = [
         ResourceType::IamInstanceProfile,
         ResourceType::IamInstanceProfileRole,
+        ResourceType::IamOidcProvider,
         ResourceType::IamRole,
         ResourceType::IamRolePolicy,
+        ResourceType::IamRolePolicyAttachment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -28,6 +32,8 @@ impl ResourceType {
             ResourceType::IamRolePolicy => "IAMRolePolicy",
             ResourceType::IamInstanceProfile => "IAMInstanceProfile",
             ResourceType::IamInstanceProfileRole => "IAMInstanceProfileRole",
+            ResourceType::IamOidcProvider => "IAMOIDCProvider",
+            ResourceType::IamRolePolicyAttachment => "IAMRolePolicyAttachment",
         }
     }
 
@@ -119,6 +125,12 @@ pub struct DesiredRole {
     pub trust_policy: String,
     /// Set when rolecall creates the role.
     pub tags: Tags,
+    /// The managed policy ARNs attached to the role, as a set: what is listed is attached,
+    /// what is not is detached. `None` leaves attachments alone (kops's roles).
+    pub managed_policies: Option<BTreeSet<String>>,
+    /// Touch the role only if it carries this cluster's owned tag (pod roles): a role of the
+    /// same name that someone else made is reported, never changed.
+    pub owned_only: bool,
     pub lifecycle: Lifecycle,
     /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
     pub external: bool,
@@ -204,8 +216,11 @@ pub struct DesiredState {
     pub role_policies: Vec<DesiredRolePolicy>,
     pub instance_profiles: Vec<DesiredInstanceProfile>,
     pub profile_roles: Vec<DesiredProfileRole>,
-    /// Profiles to read before the rest: see [`DesiredState::adopt_external_role`].
+    /// Profiles to read before the rest: see [`DesiredState::adopt_external_profile`].
     pub external_profiles: Vec<ExternalProfile>,
+    pub oidc_providers: Vec<DesiredOidcProvider>,
+    /// Pod roles rolecall may have made for this cluster and may delete.
+    pub pod_role_scope: PodRoleScope,
 }
 
 impl DesiredState {
@@ -219,6 +234,7 @@ impl DesiredState {
                 .map(DesiredInstanceProfile::id),
         );
         ids.extend(self.profile_roles.iter().map(DesiredProfileRole::id));
+        ids.extend(self.oidc_providers.iter().map(DesiredOidcProvider::id));
         ids
     }
 
@@ -238,6 +254,9 @@ impl DesiredState {
             f(&o.id(), o.external, &mut o.lifecycle);
         }
         for o in &mut self.profile_roles {
+            f(&o.id(), o.external, &mut o.lifecycle);
+        }
+        for o in &mut self.oidc_providers {
             f(&o.id(), o.external, &mut o.lifecycle);
         }
     }
@@ -264,6 +283,17 @@ impl DesiredState {
                 .iter()
                 .find(|o| o.profile == id.name)
                 .map(|o| o.lifecycle),
+            ResourceType::IamOidcProvider => self
+                .oidc_providers
+                .iter()
+                .find(|o| o.id() == *id)
+                .map(|o| o.lifecycle),
+            // An attachment follows its role.
+            ResourceType::IamRolePolicyAttachment => id
+                .name
+                .split_once('/')
+                .and_then(|(role, _)| self.roles.iter().find(|r| r.name == role))
+                .map(|r| r.lifecycle),
         }
     }
 
@@ -296,6 +326,8 @@ impl DesiredState {
             path: "/".into(),
             trust_policy: profile.expected_trust_policy.clone(),
             tags: Tags::new(),
+            managed_policies: None,
+            owned_only: false,
             lifecycle,
             external: true,
         });
@@ -325,6 +357,65 @@ pub struct ActualRole {
     /// Decoded from the URL-encoding IAM returns.
     pub trust_policy: String,
     pub tags: Tags,
+    /// Attached managed policy ARNs, when they were read.
+    pub managed_policies: Option<BTreeSet<String>>,
+    /// Names of all its inline policies, when they were read (roles to delete).
+    pub inline_policies: Option<Vec<String>>,
+}
+
+impl ActualRole {
+    /// Whether the role carries `kubernetes.io/cluster/<cluster>=owned`.
+    pub fn owned_by(&self, cluster: &str) -> bool {
+        self.tags
+            .get(&format!("kubernetes.io/cluster/{cluster}"))
+            .map(String::as_str)
+            == Some("owned")
+    }
+}
+
+/// An IAM OIDC identity provider for a cluster's service-account issuer (IRSA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredOidcProvider {
+    /// `arn:<partition>:iam::<account>:oidc-provider/<host/path>`.
+    pub arn: String,
+    /// The issuer URL, `https://host/path`.
+    pub url: String,
+    pub client_ids: BTreeSet<String>,
+    pub tags: Tags,
+    pub lifecycle: Lifecycle,
+    pub external: bool,
+}
+
+impl DesiredOidcProvider {
+    /// Named by the issuer's host and path, as the provider's ARN ends.
+    pub fn id(&self) -> ResourceId {
+        ResourceId::new(
+            ResourceType::IamOidcProvider,
+            self.url.trim_start_matches("https://"),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualOidcProvider {
+    pub arn: String,
+    pub client_ids: BTreeSet<String>,
+    pub tags: Tags,
+}
+
+/// Which roles in the account are pod roles rolecall may have made for this cluster: a
+/// role in this scope that the spec no longer names is deleted if it carries the owned tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodRoleScope {
+    pub suffixes: Vec<String>,
+    pub names: Vec<String>,
+}
+
+impl PodRoleScope {
+    pub fn contains(&self, role: &str) -> bool {
+        self.names.iter().any(|n| n == role)
+            || self.suffixes.iter().any(|s| role.ends_with(s.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,4 +436,8 @@ pub struct ActualState {
     pub instance_profiles: BTreeMap<String, ActualInstanceProfile>,
     /// Objects whose read was refused for lack of access, with AWS's message.
     pub denied: BTreeMap<ResourceId, String>,
+    /// By ARN.
+    pub oidc_providers: BTreeMap<String, ActualOidcProvider>,
+    /// Roles in the pod-role scope that the desired state does not name.
+    pub stray_pod_roles: Vec<ActualRole>,
 }

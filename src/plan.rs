@@ -75,6 +75,28 @@ pub enum Operation {
         profile: String,
         role: String,
     },
+    AttachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    /// Only for a pod role that carries this cluster's owned tag and is out of the spec,
+    /// once its inline policies are deleted and its managed policies detached.
+    DeleteRole {
+        name: String,
+    },
+    CreateOpenIdConnectProvider {
+        url: String,
+        client_ids: Vec<String>,
+        tags: Tags,
+    },
+    AddClientIdToOpenIdConnectProvider {
+        arn: String,
+        client_ids: Vec<String>,
+    },
 }
 
 impl Operation {
@@ -87,19 +109,51 @@ impl Operation {
             Operation::DeleteRolePolicy { .. } => "DeleteRolePolicy",
             Operation::CreateInstanceProfile { .. } => "CreateInstanceProfile",
             Operation::AddRoleToInstanceProfile { .. } => "AddRoleToInstanceProfile",
+            Operation::AttachRolePolicy { .. } => "AttachRolePolicy",
+            Operation::DetachRolePolicy { .. } => "DetachRolePolicy",
+            Operation::DeleteRole { .. } => "DeleteRole",
+            Operation::CreateOpenIdConnectProvider { .. } => "CreateOpenIDConnectProvider",
+            Operation::AddClientIdToOpenIdConnectProvider { .. } => {
+                "AddClientIDToOpenIDConnectProvider"
+            }
         }
     }
 
-    /// Operations of one stage depend only on earlier stages: a role and a profile exist
-    /// before policies are put on the role and the role goes into the profile.
-    pub fn stage(&self) -> u8 {
+    /// The role the operation acts on, if any.
+    fn role(&self) -> Option<&str> {
         match self {
-            Operation::CreateRole { .. }
-            | Operation::UpdateAssumeRolePolicy { .. }
-            | Operation::CreateInstanceProfile { .. } => 0,
-            Operation::PutRolePolicy { .. }
-            | Operation::DeleteRolePolicy { .. }
-            | Operation::AddRoleToInstanceProfile { .. } => 1,
+            Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => Some(name),
+            Operation::UpdateAssumeRolePolicy { role, .. }
+            | Operation::PutRolePolicy { role, .. }
+            | Operation::DeleteRolePolicy { role, .. }
+            | Operation::AddRoleToInstanceProfile { role, .. }
+            | Operation::AttachRolePolicy { role, .. }
+            | Operation::DetachRolePolicy { role, .. } => Some(role),
+            Operation::CreateInstanceProfile { .. }
+            | Operation::CreateOpenIdConnectProvider { .. }
+            | Operation::AddClientIdToOpenIdConnectProvider { .. } => None,
+        }
+    }
+
+    /// The objects that must exist before this operation can succeed.
+    fn needs(&self) -> Vec<ResourceId> {
+        match self {
+            // IAM rejects a trust policy whose principal does not exist yet.
+            Operation::CreateRole { trust_policy, .. }
+            | Operation::UpdateAssumeRolePolicy { trust_policy, .. } => {
+                trusted_objects(trust_policy)
+            }
+            Operation::PutRolePolicy { role, .. }
+            | Operation::DeleteRolePolicy { role, .. }
+            | Operation::AttachRolePolicy { role, .. }
+            | Operation::DetachRolePolicy { role, .. } => {
+                vec![ResourceId::new(ResourceType::IamRole, role)]
+            }
+            Operation::AddRoleToInstanceProfile { profile, role } => vec![
+                ResourceId::new(ResourceType::IamRole, role),
+                ResourceId::new(ResourceType::IamInstanceProfile, profile),
+            ],
+            _ => vec![],
         }
     }
 }
@@ -110,6 +164,9 @@ pub struct Change {
     pub kind: ChangeKind,
     pub fields: Vec<FieldChange>,
     pub operation: Operation,
+    /// Changes of one stage depend only on changes of earlier stages: apply runs the stages
+    /// in order and the changes of a stage concurrently.
+    pub stage: u8,
 }
 
 /// Something the plan cannot do, or must report, about one object.
@@ -212,6 +269,7 @@ fn route(
             kind,
             fields,
             operation,
+            stage: 0,
         }),
         Lifecycle::ExistsAndWarnIfChanges if kind == ChangeKind::Create => plan.warnings.push(Problem {
             id,
@@ -235,13 +293,306 @@ fn route(
 /// Compares the desired state with the account and lists what must change.
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
     let mut plan = Plan::default();
+    let desired = &protect_foreign_roles(desired, actual, &mut plan);
+    plan_oidc_providers(desired, actual, &mut plan);
     plan_roles(desired, actual, &mut plan);
+    plan_attachments(desired, actual, &mut plan);
+    plan_stray_pod_roles(desired, actual, &mut plan);
     plan_role_policies(desired, actual, &mut plan);
     plan_instance_profiles(desired, actual, &mut plan);
     plan_profile_roles(desired, actual, &mut plan);
     check_dependencies(desired, actual, &mut plan);
+    assign_stages(&mut plan.changes);
     plan.sort();
     plan
+}
+
+/// A pod role rolecall would manage, found in the account without this cluster's owned tag,
+/// was made by someone else: it and its policies are only checked, never changed.
+fn protect_foreign_roles(
+    desired: &DesiredState,
+    actual: &ActualState,
+    plan: &mut Plan,
+) -> DesiredState {
+    let mut desired = desired.clone();
+    let foreign: Vec<String> = desired
+        .roles
+        .iter()
+        .filter(|r| r.owned_only && r.lifecycle.writes())
+        .filter(|r| {
+            actual
+                .roles
+                .get(&r.name)
+                .is_some_and(|a| !a.owned_by(&desired.cluster))
+        })
+        .map(|r| r.name.clone())
+        .collect();
+    for name in &foreign {
+        plan.warnings.push(Problem {
+            id: ResourceId::new(ResourceType::IamRole, name),
+            message: format!(
+                "exists but is not tagged kubernetes.io/cluster/{}=owned, so someone else made it: rolecall only checks it and its policies, and never changes or deletes them",
+                desired.cluster
+            ),
+        });
+    }
+    for role in desired
+        .roles
+        .iter_mut()
+        .filter(|r| foreign.contains(&r.name))
+    {
+        role.lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+    }
+    for rp in desired
+        .role_policies
+        .iter_mut()
+        .filter(|p| foreign.contains(&p.role))
+    {
+        rp.lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+    }
+    desired
+}
+
+fn plan_oidc_providers(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
+    for provider in &desired.oidc_providers {
+        let found = actual.oidc_providers.get(&provider.arn);
+        route(
+            plan,
+            actual,
+            provider.id(),
+            provider.lifecycle,
+            || match found {
+                None => Outcome::Missing(
+                    vec![
+                        FieldChange::value("URL", &provider.url),
+                        FieldChange::value("ClientIDs", join(&provider.client_ids)),
+                    ],
+                    Operation::CreateOpenIdConnectProvider {
+                        url: provider.url.clone(),
+                        client_ids: provider.client_ids.iter().cloned().collect(),
+                        tags: provider.tags.clone(),
+                    },
+                ),
+                Some(have) => {
+                    // Audiences others added are left alone: the provider may serve them too.
+                    let missing: Vec<String> = provider
+                        .client_ids
+                        .difference(&have.client_ids)
+                        .cloned()
+                        .collect();
+                    if missing.is_empty() {
+                        Outcome::InSync
+                    } else {
+                        Outcome::Different(
+                            vec![FieldChange {
+                                field: "ClientIDs",
+                                old: Some(join(&have.client_ids)),
+                                new: Some(join(
+                                    &have
+                                        .client_ids
+                                        .union(&provider.client_ids)
+                                        .cloned()
+                                        .collect(),
+                                )),
+                                document: false,
+                            }],
+                            Operation::AddClientIdToOpenIdConnectProvider {
+                                arn: provider.arn.clone(),
+                                client_ids: missing,
+                            },
+                        )
+                    }
+                }
+            },
+        );
+    }
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Managed policies are a set per role: what the spec lists is attached, the rest detached.
+fn plan_attachments(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
+    for role in &desired.roles {
+        let Some(wanted) = &role.managed_policies else {
+            continue;
+        };
+        let have = actual
+            .roles
+            .get(&role.name)
+            .and_then(|r| r.managed_policies.clone())
+            .unwrap_or_default();
+        for arn in wanted.union(&have) {
+            let id = ResourceId::new(
+                ResourceType::IamRolePolicyAttachment,
+                format!("{}/{arn}", role.name),
+            );
+            route(plan, actual, id, role.lifecycle, || {
+                match (wanted.contains(arn), have.contains(arn)) {
+                    (true, false) => Outcome::Missing(
+                        vec![
+                            FieldChange::value("Role", &role.name),
+                            FieldChange::value("PolicyARN", arn),
+                        ],
+                        Operation::AttachRolePolicy {
+                            role: role.name.clone(),
+                            policy_arn: arn.clone(),
+                        },
+                    ),
+                    (false, true) => Outcome::Unwanted(
+                        vec![
+                            FieldChange::value("Role", &role.name),
+                            FieldChange::value("PolicyARN", arn),
+                        ],
+                        Operation::DetachRolePolicy {
+                            role: role.name.clone(),
+                            policy_arn: arn.clone(),
+                        },
+                    ),
+                    _ => Outcome::InSync,
+                }
+            });
+        }
+    }
+}
+
+/// A pod role the spec no longer names: deleted, policies first, if this cluster owns it;
+/// otherwise reported and left alone.
+fn plan_stray_pod_roles(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
+    for role in &actual.stray_pod_roles {
+        let id = ResourceId::new(ResourceType::IamRole, &role.name);
+        if !role.owned_by(&desired.cluster) {
+            plan.warnings.push(Problem {
+                id,
+                message: format!(
+                    "is named like a pod role of this cluster but is not in the spec and not tagged kubernetes.io/cluster/{}=owned; rolecall leaves it alone",
+                    desired.cluster
+                ),
+            });
+            continue;
+        }
+        for policy in role.inline_policies.iter().flatten() {
+            plan.changes.push(Change {
+                id: ResourceId::new(ResourceType::IamRolePolicy, policy),
+                kind: ChangeKind::Delete,
+                fields: vec![FieldChange::value("Role", &role.name)],
+                operation: Operation::DeleteRolePolicy {
+                    role: role.name.clone(),
+                    name: policy.clone(),
+                },
+                stage: 0,
+            });
+        }
+        for arn in role.managed_policies.iter().flatten() {
+            plan.changes.push(Change {
+                id: ResourceId::new(
+                    ResourceType::IamRolePolicyAttachment,
+                    format!("{}/{arn}", role.name),
+                ),
+                kind: ChangeKind::Delete,
+                fields: vec![FieldChange::value("PolicyARN", arn)],
+                operation: Operation::DetachRolePolicy {
+                    role: role.name.clone(),
+                    policy_arn: arn.clone(),
+                },
+                stage: 0,
+            });
+        }
+        plan.changes.push(Change {
+            id,
+            kind: ChangeKind::Delete,
+            fields: vec![FieldChange::value(
+                "Reason",
+                "no longer in the spec; tagged as owned by this cluster",
+            )],
+            operation: Operation::DeleteRole {
+                name: role.name.clone(),
+            },
+            stage: 0,
+        });
+    }
+}
+
+/// The roles and OIDC providers a trust policy names, which must exist before it is written.
+fn trusted_objects(trust_policy: &str) -> Vec<ResourceId> {
+    let Ok(canon) = policy::canonical(trust_policy) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for principals in canon.statements.iter().filter_map(|s| s.principal.as_ref()) {
+        for (kind, ids) in principals {
+            for arn in ids {
+                match (
+                    kind.as_str(),
+                    arn.split_once(":role/"),
+                    arn.split_once(":oidc-provider/"),
+                ) {
+                    ("AWS", Some((_, path_name)), _) => out.push(ResourceId::new(
+                        ResourceType::IamRole,
+                        path_name.rsplit('/').next().unwrap_or(path_name),
+                    )),
+                    ("Federated", _, Some((_, provider))) => {
+                        out.push(ResourceId::new(ResourceType::IamOidcProvider, provider))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Orders the changes in stages by what each needs: a role before the policies on it and
+/// before the trust policies that name it, an OIDC provider before the roles that trust
+/// it, and a role's policies removed before the role is deleted.
+fn assign_stages(changes: &mut [Change]) {
+    let creates: Vec<(ResourceId, usize)> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == ChangeKind::Create)
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
+    let deps: Vec<Vec<usize>> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match &c.operation {
+            Operation::DeleteRole { name } => changes
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j != i && o.operation.role() == Some(name.as_str()))
+                .map(|(j, _)| j)
+                .collect(),
+            op => op
+                .needs()
+                .iter()
+                .filter_map(|need| {
+                    creates
+                        .iter()
+                        .find(|(id, j)| id == need && *j != i)
+                        .map(|(_, j)| *j)
+                })
+                .collect(),
+        })
+        .collect();
+    // Longest path in a small acyclic graph: repeat until nothing moves.
+    for _ in 0..changes.len() {
+        let mut moved = false;
+        for i in 0..changes.len() {
+            let stage = deps[i]
+                .iter()
+                .map(|&j| changes[j].stage + 1)
+                .max()
+                .unwrap_or(0);
+            if stage > changes[i].stage {
+                changes[i].stage = stage;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
 }
 
 fn plan_roles(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {

@@ -6,6 +6,7 @@
 //! puts the role into the profile.
 
 pub mod kops_policy;
+pub mod pod_roles;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,11 @@ fn ec2_trust_policy(service: &str) -> String {
     format!(
         "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Effect\": \"Allow\",\n      \"Principal\": {{ \"Service\": \"{service}\"}},\n      \"Action\": \"sts:AssumeRole\"\n    }}\n  ]\n}}"
     )
+}
+
+/// Pretty JSON with two-space indent, keys in the order written.
+pub(crate) fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value always serialises")
 }
 
 /// `<prefix>.<cluster>`: the name of a role, its policy and its instance profile.
@@ -83,6 +89,8 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
             path: "/".into(),
             trust_policy: trust.clone(),
             tags: tags.clone(),
+            managed_policies: None,
+            owned_only: false,
             lifecycle: Lifecycle::Sync,
             external: false,
         });

@@ -15,6 +15,8 @@ fn desired(additional: Option<&str>) -> DesiredState {
             path: "/".into(),
             trust_policy: TRUST.into(),
             tags: Tags::new(),
+            managed_policies: None,
+            owned_only: false,
             lifecycle: Lifecycle::Sync,
             external: false,
         }],
@@ -48,6 +50,7 @@ fn desired(additional: Option<&str>) -> DesiredState {
             external: false,
         }],
         external_profiles: vec![],
+        ..DesiredState::default()
     }
 }
 
@@ -63,6 +66,8 @@ fn converged() -> ActualState {
             path: "/".into(),
             trust_policy: TRUST.into(),
             tags: Tags::new(),
+            managed_policies: None,
+            inline_policies: None,
         },
     );
     actual
@@ -263,7 +268,7 @@ fn roles_and_profiles_come_before_what_depends_on_them() {
             Operation::CreateRole { .. } | Operation::CreateInstanceProfile { .. } => 0,
             _ => 1,
         };
-        assert_eq!(change.operation.stage(), expected, "{}", change.id);
+        assert_eq!(change.stage, expected, "{}", change.id);
     }
 }
 

@@ -20,6 +20,7 @@ fn modify_policy() -> Change {
             name: "additional.nodes.c".into(),
             document: NEW.into(),
         },
+        stage: 0,
     }
 }
 
@@ -38,6 +39,7 @@ fn create_profile() -> Change {
             path: "/".into(),
             tags: Default::default(),
         },
+        stage: 0,
     }
 }
 

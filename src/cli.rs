@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::build::pod_roles::{PodContext, PodRoleSummary};
 use crate::cloud::{Cloud, ConnectOptions};
-use crate::model::ActualState;
+use crate::model::{ActualState, DesiredState};
 use crate::render::{self, Style};
+use crate::spec::InstanceRole;
 use crate::{apply, build, lifecycle, plan, rolling, spec};
 
 /// Exit codes.
@@ -35,6 +37,23 @@ pub struct Cli {
 pub enum Command {
     /// Show what would change in IAM for the cluster, or change it with --yes.
     Update(UpdateArgs),
+    /// Print the Kubernetes annotations for the spec's pod roles, as YAML for kubectl apply.
+    Annotations(AnnotationsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnnotationsArgs {
+    /// The kops cluster spec, as for update.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The AWS account id the roles live in. Without it, STS GetCallerIdentity asks.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Send AWS requests to this endpoint. AWS_ENDPOINT_URL works too.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +88,7 @@ pub struct UpdateArgs {
 pub async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Update(args) => update(args).await,
+        Command::Annotations(args) => annotations(args).await,
     }
 }
 
@@ -93,23 +113,20 @@ async fn update(args: UpdateArgs) -> i32 {
         Ok(d) => d,
         Err(errors) => return fail_all(&errors),
     };
+    if let Err(errors) = check_pod_roles(&cluster) {
+        return fail_all(&errors);
+    }
     let overrides = match lifecycle::parse_overrides(&args.lifecycle_overrides) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let cloud = match Cloud::connect(&ConnectOptions {
-        endpoint_url: args.endpoint_url.clone(),
-        fallback_region: cluster.region.clone(),
-        cluster_region: cluster.region.clone(),
-        concurrency: args.concurrency.into(),
-    })
-    .await
-    {
+    let cloud = match connect(args.endpoint_url.clone(), &cluster, args.concurrency.into()).await {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(code) => return code,
     };
     // The role in an instance profile the spec names is known only once the profile is read;
-    // object overrides can name it, so they are checked after this read and before any write.
+    // pod roles trust it and object overrides can name it, so both come after this read, and
+    // before any write.
     let mut known = ActualState::default();
     match cloud.read_external_profiles(&desired).await {
         Ok(profiles) => {
@@ -120,6 +137,10 @@ async fn update(args: UpdateArgs) -> i32 {
         }
         Err(e) => return fail(e),
     }
+    let pods = match add_pod_roles(&cloud, &cluster, &mut desired, true).await {
+        Ok(summary) => summary,
+        Err(message) => return fail(message),
+    };
     if let Err(e) = lifecycle::apply_overrides(&mut desired, &overrides) {
         return fail(e);
     }
@@ -130,11 +151,15 @@ async fn update(args: UpdateArgs) -> i32 {
     let plan = plan::plan(&desired, &actual);
     tracing::debug!(calls = ?cloud.call_counts(), "read the account");
 
-    let style = style();
     let stale = stale_instances(&cloud, &cluster).await;
     let mut stdout = std::io::stdout();
+    let _ = write!(
+        stdout,
+        "{}{}{stale}",
+        render::render_changes(&plan, style()),
+        render::pod_role_notes(&pods)
+    );
     if !args.yes || !plan.has_changes() || !plan.errors.is_empty() {
-        let _ = write!(stdout, "{}{stale}", render::render_changes(&plan, style));
         let _ = writeln!(stdout, "{}", render::closing_line(&plan));
         return if plan.errors.is_empty() {
             EXIT_OK
@@ -143,7 +168,6 @@ async fn update(args: UpdateArgs) -> i32 {
         };
     }
 
-    let _ = write!(stdout, "{}{stale}", render::render_changes(&plan, style));
     let report = apply::apply(&cloud, &plan, &mut stdout).await;
     tracing::debug!(calls = ?cloud.call_counts(), "applied");
     if report.succeeded() {
@@ -158,6 +182,144 @@ async fn update(args: UpdateArgs) -> i32 {
         );
         EXIT_ERROR
     }
+}
+
+async fn annotations(args: AnnotationsArgs) -> i32 {
+    let cluster = match spec::load_files(&args.files) {
+        Ok(c) => c,
+        Err(errors) => return fail_all(&errors),
+    };
+    let mut desired = match build::desired_state(&cluster) {
+        Ok(d) => d,
+        Err(errors) => return fail_all(&errors),
+    };
+    if let Err(errors) = check_pod_roles(&cluster) {
+        return fail_all(&errors);
+    }
+    let summary = match &args.account_id {
+        // With the account given, no AWS call is needed: the ARNs follow from the names.
+        Some(account) => {
+            let context = placeholder_context(&cluster, account);
+            match build::pod_roles::add_pod_roles(&cluster, &context, &mut desired) {
+                Ok(s) => s,
+                Err(errors) => return fail_all(&errors),
+            }
+        }
+        None => {
+            let cloud = match connect(args.endpoint_url.clone(), &cluster, 4).await {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match add_pod_roles(&cloud, &cluster, &mut desired, false).await {
+                Ok(s) => s,
+                Err(message) => return fail(message),
+            }
+        }
+    };
+    print!("{}", crate::annotations::render(&summary));
+    EXIT_OK
+}
+
+async fn connect(
+    endpoint_url: Option<String>,
+    cluster: &spec::ClusterSpec,
+    concurrency: usize,
+) -> Result<Cloud, i32> {
+    Cloud::connect(&ConnectOptions {
+        endpoint_url,
+        fallback_region: cluster.region.clone(),
+        cluster_region: cluster.region.clone(),
+        concurrency,
+    })
+    .await
+    .map_err(fail)
+}
+
+/// A context for checking the pod roles without AWS: the spec's own names and a stand-in
+/// account (or the one given), so that input errors surface before any call.
+fn placeholder_context(cluster: &spec::ClusterSpec, account: &str) -> PodContext {
+    let partition = build::partition_for_region(cluster.region.as_deref());
+    let roles = |role: InstanceRole| vec![(build::iam_name(role, &cluster.name), true)];
+    PodContext {
+        account_id: account.to_string(),
+        arn_prefix: partition.arn_prefix.to_string(),
+        node_roles: roles(InstanceRole::Node),
+        master_roles: roles(InstanceRole::Master),
+    }
+}
+
+fn check_pod_roles(cluster: &spec::ClusterSpec) -> Result<(), spec::InputErrors> {
+    let context = placeholder_context(cluster, "000000000000");
+    build::pod_roles::add_pod_roles(cluster, &context, &mut DesiredState::default()).map(drop)
+}
+
+/// Adds the pod roles with the real account and the roles the nodes and masters really run
+/// with: rolecall's own, those found in the instance profiles the spec names, or, when the
+/// spec has no such group, those of the cluster's running instances. The annotations need
+/// only the account, so `resolve_roles` is false there.
+async fn add_pod_roles(
+    cloud: &Cloud,
+    cluster: &spec::ClusterSpec,
+    desired: &mut DesiredState,
+    resolve_roles: bool,
+) -> Result<PodRoleSummary, String> {
+    let has_pod_roles =
+        cluster.pod_identity.is_some() || !cluster.service_account_permissions.is_empty();
+    let mut context = placeholder_context(cluster, "");
+    if has_pod_roles {
+        context.account_id = cloud.account_id().await.map_err(|e| e.to_string())?;
+    }
+    if resolve_roles {
+        context.node_roles =
+            roles_of(cloud, cluster, desired, InstanceRole::Node, has_pod_roles).await?;
+        context.master_roles =
+            roles_of(cloud, cluster, desired, InstanceRole::Master, has_pod_roles).await?;
+    }
+    build::pod_roles::add_pod_roles(cluster, &context, desired).map_err(|e| e.to_string())
+}
+
+async fn roles_of(
+    cloud: &Cloud,
+    cluster: &spec::ClusterSpec,
+    desired: &DesiredState,
+    role: InstanceRole,
+    needed: bool,
+) -> Result<Vec<(String, bool)>, String> {
+    let mut roles = Vec::new();
+    if cluster
+        .instance_groups
+        .iter()
+        .any(|ig| ig.role == role && ig.profile.is_none())
+    {
+        roles.push((build::iam_name(role, &cluster.name), true));
+    }
+    for profile in desired
+        .external_profiles
+        .iter()
+        .filter(|p| p.role_kind == role.iam_prefix())
+    {
+        if let Some(link) = desired
+            .profile_roles
+            .iter()
+            .find(|l| l.profile == profile.name)
+        {
+            roles.push((link.role.clone(), false));
+        }
+    }
+    let in_spec = cluster.instance_groups.iter().any(|ig| ig.role == role);
+    if roles.is_empty() && needed && !in_spec {
+        let kind = if role == InstanceRole::Master {
+            "master"
+        } else {
+            "node"
+        };
+        let found = cloud
+            .roles_of_running_instances(&cluster.name, kind)
+            .await
+            .map_err(|e| e.to_string())?;
+        roles.extend(found.into_iter().map(|r| (r, false)));
+    }
+    Ok(roles)
 }
 
 /// The section on instances to roll. Listing them needs EC2 read access, which an IAM-only

@@ -4,6 +4,7 @@
 //! actual model from [`cloud`]) -> [`render`] or [`apply`]. Everything but `cloud`,
 //! `apply` and `cli` is pure.
 
+pub mod annotations;
 pub mod apply;
 pub mod build;
 pub mod cli;

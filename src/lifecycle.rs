@@ -174,7 +174,7 @@ mod tests {
     fn an_unknown_type_lists_the_valid_ones() {
         assert_eq!(
             parse("IAMUser=Ignore").unwrap_err(),
-            "--lifecycle-overrides: unknown type \"IAMUser\" in \"IAMUser=Ignore\"; valid types are IAMInstanceProfile, IAMInstanceProfileRole, IAMRole, IAMRolePolicy"
+            "--lifecycle-overrides: unknown type \"IAMUser\" in \"IAMUser=Ignore\"; valid types are IAMInstanceProfile, IAMInstanceProfileRole, IAMOIDCProvider, IAMRole, IAMRolePolicy, IAMRolePolicyAttachment"
         );
     }
 

@@ -111,6 +111,16 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     format!("{}{}\n", render_changes(plan, style), closing_line(plan))
 }
 
+/// What the user must do outside IAM for the pod roles to work.
+pub fn pod_role_notes(summary: &crate::build::pod_roles::PodRoleSummary) -> String {
+    match &summary.kiam_server_arn {
+        Some(arn) => format!(
+            "kiam: run the kiam server with --assume-role-arn={arn}\n`rolecall annotations` prints the namespace annotations.\n\n"
+        ),
+        None => String::new(),
+    }
+}
+
 /// kops's last line of a dry run.
 pub fn closing_line(plan: &Plan) -> &'static str {
     if plan.has_changes() {

@@ -2,8 +2,9 @@
 //!
 //! One struct serves both `Cluster` and `InstanceGroup` documents: the two kinds share the
 //! `apiVersion`/`kind`/`metadata`/`spec` envelope, and the spec fields rolecall reads do not
-//! clash (`spec.iam` carries `legacy` on a Cluster and `profile` on an InstanceGroup). A single
-//! shape lets serde read a multi-document file in one pass and keeps every value's line.
+//! clash (`spec.iam` carries `legacy` and the pod roles on a Cluster, and `profile` on an
+//! InstanceGroup). A single shape lets serde read a multi-document file in one pass and keeps
+//! every value's line.
 //! Fields rolecall does not read are ignored, as kops specs carry many.
 
 use std::collections::BTreeMap;
@@ -46,6 +47,7 @@ pub struct RawSpec {
     #[serde(rename = "kubeAPIServer")]
     pub kube_api_server: Option<RawKubeApiServer>,
     pub networking: Option<At<BTreeMap<String, IgnoredAny>>>,
+    pub service_account_issuer_discovery: Option<At<RawIssuerDiscovery>>,
     // InstanceGroup fields.
     pub role: Option<At<String>>,
 }
@@ -56,8 +58,61 @@ pub struct RawIam {
     // Cluster.
     pub legacy: Option<At<bool>>,
     pub allow_container_registry: Option<At<bool>>,
+    // Lists are never wrapped in `At`: the wrapper's `value` would show up in the field path
+    // of a type error inside the list (`roles.value[0]`). Their entries are wrapped instead.
+    pub service_account_external_permissions: Option<Vec<At<RawServiceAccountPermission>>>,
+    pub pod_identity: Option<At<RawPodIdentity>>,
     // InstanceGroup.
     pub profile: Option<At<String>>,
+}
+
+/// `spec.serviceAccountIssuerDiscovery`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIssuerDiscovery {
+    pub discovery_store: Option<At<String>>,
+    #[serde(rename = "enableAWSOIDCProvider")]
+    pub enable_aws_oidc_provider: Option<At<bool>>,
+    pub additional_audiences: Option<Vec<At<String>>>,
+}
+
+/// One entry of `spec.iam.serviceAccountExternalPermissions`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawServiceAccountPermission {
+    pub name: Option<At<String>>,
+    pub namespace: Option<At<String>>,
+    pub aws: Option<At<RawAwsPermissions>>,
+}
+
+/// The `aws` block of a service account's permissions.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawAwsPermissions {
+    #[serde(rename = "policyARNs")]
+    pub policy_arns: Option<Vec<At<String>>>,
+    pub inline_policy: Option<At<String>>,
+}
+
+/// `spec.iam.podIdentity`, rolecall's extension for kube2iam and kiam.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawPodIdentity {
+    pub mode: Option<At<String>>,
+    #[serde(rename = "kiamServerRoleARN")]
+    pub kiam_server_role_arn: Option<At<String>>,
+    pub roles: Option<Vec<At<RawPodRole>>>,
+}
+
+/// One entry of `spec.iam.podIdentity.roles`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawPodRole {
+    pub name: Option<At<String>>,
+    pub namespaces: Option<Vec<At<String>>>,
+    #[serde(rename = "policyARNs")]
+    pub policy_arns: Option<Vec<At<String>>>,
+    pub inline_policy: Option<At<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -326,3 +326,640 @@ fn duplicate_instance_group_names_are_an_error() {
         "cluster.yaml:27:7: metadata.name: instance group \"nodes\" is defined twice (first at cluster.yaml:18:7)"
     );
 }
+
+// Pod roles: IRSA (spec.serviceAccountIssuerDiscovery and
+// spec.iam.serviceAccountExternalPermissions) and kube2iam or kiam (spec.iam.podIdentity).
+
+const OIDC: &str = "  serviceAccountIssuerDiscovery:
+    discoveryStore: s3://oidc/example.k8s.local
+    enableAWSOIDCProvider: true
+";
+
+/// At line 11 when given to `with_iam`: the entry is at 12:7, its aws block at 15:9.
+const EXTERNAL_DNS: &str = "    serviceAccountExternalPermissions:
+    - name: external-dns
+      namespace: kube-system
+      aws:
+        policyARNs: [arn:aws:iam::aws:policy/AmazonRoute53FullAccess]
+";
+
+/// At line 11 when given to `with_iam`: the block is at 12:7, the role at 14:9.
+const KUBE2IAM: &str = "    podIdentity:
+      mode: kube2iam
+      roles:
+      - name: billing-reader
+        namespaces: [billing, reports]
+        policyARNs: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
+";
+
+/// The cluster with `iam_lines` at the end of its `spec.iam` (from line 11) and `spec_lines`
+/// at the end of its spec (from line 16 plus the number of `iam_lines`), then the node group.
+fn with_iam(iam_lines: &str, spec_lines: &str) -> String {
+    let cluster = CLUSTER.replace(
+        "    allowContainerRegistry: true\n",
+        &format!("    allowContainerRegistry: true\n{iam_lines}"),
+    );
+    format!("{cluster}{spec_lines}---\n{NODES}")
+}
+
+fn at(line: u64, column: u64) -> SourceLocation {
+    SourceLocation {
+        file: "cluster.yaml".into(),
+        line,
+        column,
+    }
+}
+
+#[test]
+fn a_spec_without_pod_roles_has_none() {
+    let spec = parse(&format!("{CLUSTER}---\n{NODES}")).unwrap();
+    assert_eq!(spec.service_account_issuer_discovery, None);
+    assert!(spec.service_account_permissions.is_empty());
+    assert_eq!(spec.pod_identity, None);
+}
+
+#[test]
+fn service_account_permissions_and_issuer_discovery_are_parsed() {
+    let log_shipper = "    - name: log-shipper
+      namespace: \"*\"
+      aws:
+        inlinePolicy: |-
+          [{\"Effect\": \"Allow\", \"Action\": [\"logs:PutLogEvents\"], \"Resource\": [\"*\"]}]
+";
+    let spec = parse(&with_iam(
+        &format!("{EXTERNAL_DNS}{log_shipper}"),
+        &format!("{OIDC}    additionalAudiences: [sts.amazonaws.com]\n"),
+    ))
+    .unwrap();
+    assert_eq!(
+        spec.service_account_issuer_discovery,
+        Some(IssuerDiscovery {
+            discovery_store: "s3://oidc/example.k8s.local".into(),
+            enable_aws_oidc_provider: true,
+            additional_audiences: vec!["sts.amazonaws.com".into()],
+            location: at(27, 21),
+        })
+    );
+    assert_eq!(
+        spec.service_account_permissions,
+        vec![
+            ServiceAccountPermission {
+                name: "external-dns".into(),
+                namespace: "kube-system".into(),
+                policy_arns: vec!["arn:aws:iam::aws:policy/AmazonRoute53FullAccess".into()],
+                inline_policy: None,
+                location: at(12, 7),
+            },
+            ServiceAccountPermission {
+                name: "log-shipper".into(),
+                namespace: "*".into(),
+                policy_arns: Vec::new(),
+                inline_policy: Some(vec![serde_json::json!({
+                    "Effect": "Allow",
+                    "Action": ["logs:PutLogEvents"],
+                    "Resource": ["*"]
+                })]),
+                location: at(16, 7),
+            },
+        ]
+    );
+}
+
+#[test]
+fn an_https_discovery_store_is_accepted() {
+    let oidc = OIDC.replace(
+        "s3://oidc/example.k8s.local",
+        "https://oidc.example.com/example",
+    );
+    let spec = parse(&with_iam(EXTERNAL_DNS, &oidc)).unwrap();
+    let discovery = spec.service_account_issuer_discovery.unwrap();
+    assert_eq!(
+        discovery.discovery_store,
+        "https://oidc.example.com/example"
+    );
+    assert!(discovery.additional_audiences.is_empty());
+}
+
+#[test]
+fn issuer_discovery_needs_a_discovery_store() {
+    assert_eq!(
+        error(&with_cluster(
+            "  serviceAccountIssuerDiscovery:\n    enableAWSOIDCProvider: true\n"
+        )),
+        "cluster.yaml:17:5: spec.serviceAccountIssuerDiscovery.discoveryStore: is required but missing (s3://bucket/path or an https:// URL, where the OIDC discovery documents are published)"
+    );
+}
+
+#[test]
+fn the_discovery_store_must_be_s3_or_https() {
+    for (store, message) in [
+        (
+            "gs://oidc/example",
+            "\"gs://oidc/example\" is neither an S3 path (s3://bucket/path) nor an https:// URL",
+        ),
+        (
+            "http://oidc.example.com/example",
+            "\"http://oidc.example.com/example\" is neither an S3 path (s3://bucket/path) nor an https:// URL",
+        ),
+        (
+            "s3:///example",
+            "\"s3:///example\" names no bucket; expected s3://bucket/path",
+        ),
+        (
+            "https:///example",
+            "\"https:///example\" names no host; expected https://host/path",
+        ),
+    ] {
+        let oidc = OIDC.replace("s3://oidc/example.k8s.local", store);
+        assert_eq!(
+            error(&with_cluster(&oidc)),
+            format!("cluster.yaml:17:21: spec.serviceAccountIssuerDiscovery.discoveryStore: {message}")
+        );
+    }
+}
+
+#[test]
+fn additional_audiences_must_not_be_empty() {
+    assert_eq!(
+        error(&with_cluster(&format!(
+            "{OIDC}    additionalAudiences: [sts.amazonaws.com, '']\n"
+        ))),
+        "cluster.yaml:19:46: spec.serviceAccountIssuerDiscovery.additionalAudiences[1]: must not be empty"
+    );
+}
+
+#[test]
+fn a_service_account_needs_a_name_and_a_namespace() {
+    assert_eq!(
+        error(&with_iam(
+            &EXTERNAL_DNS.replace("- name: external-dns\n      namespace", "- namespace"),
+            OIDC
+        )),
+        "cluster.yaml:12:7: spec.iam.serviceAccountExternalPermissions[0].name: is required but missing"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &EXTERNAL_DNS.replace("      namespace: kube-system\n", ""),
+            OIDC
+        )),
+        "cluster.yaml:12:7: spec.iam.serviceAccountExternalPermissions[0].namespace: is required but missing (a namespace, or * for any)"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &EXTERNAL_DNS.replace("namespace: kube-system", "namespace: ''"),
+            OIDC
+        )),
+        "cluster.yaml:13:18: spec.iam.serviceAccountExternalPermissions[0].namespace: must not be empty"
+    );
+}
+
+#[test]
+fn a_service_account_name_may_not_have_a_wildcard_but_its_namespace_may() {
+    assert_eq!(
+        error(&with_iam(
+            &EXTERNAL_DNS.replace("name: external-dns", "name: external-*"),
+            OIDC
+        )),
+        "cluster.yaml:12:13: spec.iam.serviceAccountExternalPermissions[0].name: \"external-*\" contains *; kops allows wildcards in the namespace, not in the service account's name"
+    );
+    for namespace in ["\"*\"", "team-*"] {
+        let permissions = EXTERNAL_DNS.replace("kube-system", namespace);
+        let spec = parse(&with_iam(&permissions, OIDC)).unwrap();
+        assert!(spec.service_account_permissions[0].namespace.contains('*'));
+    }
+}
+
+#[test]
+fn a_service_account_needs_aws_with_policy_arns_or_an_inline_policy() {
+    let without_aws = EXTERNAL_DNS.replace(
+        "      aws:\n        policyARNs: [arn:aws:iam::aws:policy/AmazonRoute53FullAccess]\n",
+        "",
+    );
+    assert_eq!(
+        error(&with_iam(&without_aws, OIDC)),
+        "cluster.yaml:12:7: spec.iam.serviceAccountExternalPermissions[0].aws: is required but missing (policyARNs, inlinePolicy or both)"
+    );
+    let empty = EXTERNAL_DNS.replace(
+        "policyARNs: [arn:aws:iam::aws:policy/AmazonRoute53FullAccess]",
+        "policyARNs: []",
+    );
+    assert_eq!(
+        error(&with_iam(&empty, OIDC)),
+        "cluster.yaml:15:9: spec.iam.serviceAccountExternalPermissions[0].aws: needs policyARNs, inlinePolicy or both; it has neither"
+    );
+}
+
+#[test]
+fn policy_arns_must_be_managed_policy_arns() {
+    let permissions = EXTERNAL_DNS.replace(
+        "[arn:aws:iam::aws:policy/AmazonRoute53FullAccess]",
+        "[arn:aws:iam::aws:policy/AmazonRoute53FullAccess, arn:aws:iam::123456789012:role/dns]",
+    );
+    assert_eq!(
+        error(&with_iam(&permissions, OIDC)),
+        "cluster.yaml:15:71: spec.iam.serviceAccountExternalPermissions[0].aws.policyARNs[1]: \"arn:aws:iam::123456789012:role/dns\" is not a managed policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess"
+    );
+}
+
+#[test]
+fn managed_policy_and_role_arns_are_recognised() {
+    for arn in [
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM",
+        "arn:aws-cn:iam::123456789012:policy/team/reports-write",
+    ] {
+        assert!(validate::is_managed_policy_arn(arn), "{arn}");
+    }
+    for arn in [
+        "arn:aws:iam::123:policy/x",
+        "arn:aws:iam::aws:policy/",
+        "arn:aws:iam::aws:role/x",
+        "arn:aws:iam:us-east-1:aws:policy/x",
+        "arn:aws:s3:::bucket",
+        "AmazonS3ReadOnlyAccess",
+    ] {
+        assert!(!validate::is_managed_policy_arn(arn), "{arn}");
+    }
+    assert!(validate::is_role_arn(
+        "arn:aws:iam::123456789012:role/kiam-server"
+    ));
+    assert!(validate::is_role_arn(
+        "arn:aws-us-gov:iam::123456789012:role/k8s/kiam-server"
+    ));
+    assert!(!validate::is_role_arn("arn:aws:iam::aws:role/kiam-server"));
+    assert!(!validate::is_role_arn(
+        "arn:aws:iam::123456789012:instance-profile/kiam-server"
+    ));
+    assert!(!validate::is_role_arn("arn:aws:iam::123456789012:role/"));
+}
+
+#[test]
+fn an_inline_policy_is_checked_like_additional_policies() {
+    let field = "spec.iam.serviceAccountExternalPermissions[0].aws.inlinePolicy";
+    for (policy, message) in [
+        (
+            "'[{\"Effect\": \"Permit\", \"Action\": \"route53:*\", \"Resource\": \"*\"}]'",
+            "statement 0 has Effect \"Permit\"; it must be \"Allow\" or \"Deny\"",
+        ),
+        (
+            "'[{\"Action\": \"route53:*\", \"Resource\": \"*\"}]'",
+            "statement 0 has no Effect; it must be \"Allow\" or \"Deny\"",
+        ),
+        (
+            "'{\"Effect\": \"Allow\"}'",
+            "must be a JSON array of policy statements, such as [{\"Effect\": \"Allow\", ...}]",
+        ),
+        (
+            "'[]'",
+            "is an empty list; IAM rejects a policy with no statements. Remove the key to delete the policy",
+        ),
+        ("'[\"Allow\"]'", "statement 0 is not a JSON object"),
+        (
+            "'[{\"Effect\": \"Allow\",}]'",
+            "is not valid JSON: trailing comma at line 1 column 21 of the policy",
+        ),
+    ] {
+        let permissions = EXTERNAL_DNS.replace(
+            "policyARNs: [arn:aws:iam::aws:policy/AmazonRoute53FullAccess]",
+            &format!("inlinePolicy: {policy}"),
+        );
+        assert_eq!(
+            error(&with_iam(&permissions, OIDC)),
+            format!("cluster.yaml:15:23: {field}: {message}")
+        );
+    }
+}
+
+#[test]
+fn a_service_account_listed_twice_is_an_error() {
+    let again = "    - name: external-dns
+      namespace: kube-system
+      aws:
+        policyARNs: [arn:aws:iam::aws:policy/AmazonRoute53ReadOnlyAccess]
+";
+    assert_eq!(
+        error(&with_iam(&format!("{EXTERNAL_DNS}{again}"), OIDC)),
+        "cluster.yaml:16:7: spec.iam.serviceAccountExternalPermissions[1]: service account kube-system/external-dns is listed twice (first at cluster.yaml:12:7)"
+    );
+    let other_namespace = again.replace("kube-system", "dns");
+    assert!(parse(&with_iam(&format!("{EXTERNAL_DNS}{other_namespace}"), OIDC)).is_ok());
+}
+
+#[test]
+fn service_accounts_need_the_aws_oidc_provider() {
+    assert_eq!(
+        error(&with_iam(EXTERNAL_DNS, "")),
+        "cluster.yaml:12:7: spec.iam.serviceAccountExternalPermissions: requires spec.serviceAccountIssuerDiscovery with enableAWSOIDCProvider: true; the spec has no serviceAccountIssuerDiscovery"
+    );
+    assert_eq!(
+        error(&with_iam(
+            EXTERNAL_DNS,
+            &OIDC.replace("    enableAWSOIDCProvider: true\n", "")
+        )),
+        "cluster.yaml:12:7: spec.iam.serviceAccountExternalPermissions: requires spec.serviceAccountIssuerDiscovery.enableAWSOIDCProvider: true; it is not set"
+    );
+    assert_eq!(
+        error(&with_iam(
+            EXTERNAL_DNS,
+            &OIDC.replace("enableAWSOIDCProvider: true", "enableAWSOIDCProvider: false")
+        )),
+        "cluster.yaml:12:7: spec.iam.serviceAccountExternalPermissions: requires spec.serviceAccountIssuerDiscovery.enableAWSOIDCProvider: true; it is false at cluster.yaml:23:28"
+    );
+    // Discovery alone (kops publishes the documents) needs no permissions.
+    assert!(parse(&with_cluster(OIDC)).is_ok());
+}
+
+#[test]
+fn kube2iam_roles_are_parsed() {
+    let queue = "      - name: queue-worker
+        namespaces: [jobs]
+        inlinePolicy: |
+          [{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}]
+";
+    let spec = parse(&with_iam(&format!("{KUBE2IAM}{queue}"), "")).unwrap();
+    assert_eq!(
+        spec.pod_identity,
+        Some(PodIdentity {
+            mode: PodIdentityMode::Kube2iam,
+            kiam_server_role_arn: None,
+            roles: vec![
+                PodRole {
+                    name: "billing-reader".into(),
+                    namespaces: vec!["billing".into(), "reports".into()],
+                    policy_arns: vec!["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into()],
+                    inline_policy: None,
+                    location: at(14, 9),
+                },
+                PodRole {
+                    name: "queue-worker".into(),
+                    namespaces: vec!["jobs".into()],
+                    policy_arns: Vec::new(),
+                    inline_policy: Some(vec![serde_json::json!({
+                        "Effect": "Allow",
+                        "Action": "sqs:ReceiveMessage",
+                        "Resource": "*"
+                    })]),
+                    location: at(17, 9),
+                },
+            ],
+            location: at(12, 7),
+        })
+    );
+    assert!(spec.service_account_permissions.is_empty());
+}
+
+#[test]
+fn kiam_takes_an_optional_server_role_arn() {
+    let kiam = KUBE2IAM.replace("mode: kube2iam", "mode: kiam");
+    let pods = parse(&with_iam(&kiam, "")).unwrap().pod_identity.unwrap();
+    assert_eq!(pods.mode, PodIdentityMode::Kiam);
+    assert_eq!(pods.kiam_server_role_arn, None);
+
+    let with_server = KUBE2IAM.replace(
+        "mode: kube2iam",
+        "mode: kiam\n      kiamServerRoleARN: arn:aws:iam::123456789012:role/kiam-server",
+    );
+    let pods = parse(&with_iam(&with_server, ""))
+        .unwrap()
+        .pod_identity
+        .unwrap();
+    assert_eq!(
+        pods.kiam_server_role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/kiam-server")
+    );
+}
+
+#[test]
+fn pod_identity_and_service_accounts_may_be_used_together() {
+    let spec = parse(&with_iam(&format!("{EXTERNAL_DNS}{KUBE2IAM}"), OIDC)).unwrap();
+    assert_eq!(spec.service_account_permissions.len(), 1);
+    assert_eq!(spec.pod_identity.unwrap().roles.len(), 1);
+    assert!(spec.service_account_issuer_discovery.is_some());
+}
+
+#[test]
+fn the_pod_identity_mode_is_required_and_must_be_known() {
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("      mode: kube2iam\n", ""),
+            ""
+        )),
+        "cluster.yaml:12:7: spec.iam.podIdentity.mode: is required but missing (kube2iam or kiam)"
+    );
+    assert_eq!(
+        error(&with_iam(&KUBE2IAM.replace("mode: kube2iam", "mode: irsa"), "")),
+        "cluster.yaml:12:13: spec.iam.podIdentity.mode: unknown mode \"irsa\"; valid modes are kube2iam and kiam"
+    );
+}
+
+#[test]
+fn the_kiam_server_role_arn_is_for_kiam_and_must_be_a_role_arn() {
+    let arn = "\n      kiamServerRoleARN: arn:aws:iam::123456789012:role/kiam-server";
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("mode: kube2iam", &format!("mode: kube2iam{arn}")),
+            ""
+        )),
+        "cluster.yaml:13:26: spec.iam.podIdentity.kiamServerRoleARN: applies only to mode kiam; kube2iam has no server role"
+    );
+    let profile = "\n      kiamServerRoleARN: arn:aws:iam::123456789012:instance-profile/kiam";
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("mode: kube2iam", &format!("mode: kiam{profile}")),
+            ""
+        )),
+        "cluster.yaml:13:26: spec.iam.podIdentity.kiamServerRoleARN: \"arn:aws:iam::123456789012:instance-profile/kiam\" is not a role ARN such as arn:aws:iam::123456789012:role/kiam-server"
+    );
+}
+
+#[test]
+fn pod_role_names_are_required_valid_and_unique() {
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("- name: billing-reader\n        namespaces", "- namespaces"),
+            ""
+        )),
+        "cluster.yaml:14:9: spec.iam.podIdentity.roles[0].name: is required but missing"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("name: billing-reader", "name: billing/reader"),
+            ""
+        )),
+        "cluster.yaml:14:15: spec.iam.podIdentity.roles[0].name: \"billing/reader\" is not a valid IAM role name: use letters, digits and +=,.@_-"
+    );
+    assert!(parse(&with_iam(
+        &KUBE2IAM.replace("name: billing-reader", "name: Billing+Reports=1,a.b@c_d-e"),
+        ""
+    ))
+    .is_ok());
+    let again = "      - name: billing-reader
+        namespaces: [finance]
+        policyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+";
+    assert_eq!(
+        error(&with_iam(&format!("{KUBE2IAM}{again}"), "")),
+        "cluster.yaml:17:15: spec.iam.podIdentity.roles[1].name: pod role \"billing-reader\" is defined twice (first at cluster.yaml:14:15)"
+    );
+}
+
+#[test]
+fn pod_roles_need_namespaces() {
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("        namespaces: [billing, reports]\n", ""),
+            ""
+        )),
+        "cluster.yaml:14:9: spec.iam.podIdentity.roles[0].namespaces: is required but missing; list the namespaces whose pods may use the role"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("[billing, reports]", "[]"),
+            ""
+        )),
+        "cluster.yaml:14:9: spec.iam.podIdentity.roles[0].namespaces: is empty; list at least one namespace whose pods may use the role"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("[billing, reports]", "[billing, '']"),
+            ""
+        )),
+        "cluster.yaml:15:31: spec.iam.podIdentity.roles[0].namespaces[1]: must not be empty"
+    );
+}
+
+#[test]
+fn pod_roles_need_valid_policy_arns_or_an_inline_policy() {
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace(
+                "        policyARNs: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n",
+                ""
+            ),
+            ""
+        )),
+        "cluster.yaml:14:9: spec.iam.podIdentity.roles[0]: needs policyARNs, inlinePolicy or both; it has neither"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace(
+                "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                "AmazonS3ReadOnlyAccess"
+            ),
+            ""
+        )),
+        "cluster.yaml:16:22: spec.iam.podIdentity.roles[0].policyARNs[0]: \"AmazonS3ReadOnlyAccess\" is not a managed policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess"
+    );
+    let deny_typo = "        inlinePolicy: '[{\"Effect\": \"deny\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]'\n";
+    assert_eq!(
+        error(&with_iam(&format!("{KUBE2IAM}{deny_typo}"), "")),
+        "cluster.yaml:17:23: spec.iam.podIdentity.roles[0].inlinePolicy: statement 0 has Effect \"deny\"; it must be \"Allow\" or \"Deny\""
+    );
+}
+
+#[test]
+fn pod_role_problems_are_all_reported() {
+    let text = with_iam(
+        &KUBE2IAM
+            .replace("mode: kube2iam", "mode: kube2")
+            .replace("[billing, reports]", "[]")
+            .replace("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "s3"),
+        "",
+    );
+    let errors = parse(&text).unwrap_err();
+    assert_eq!(errors.0.len(), 3, "{errors}");
+}
+
+#[test]
+fn pod_role_keys_in_an_instance_group_are_errors() {
+    let cases = [
+        (
+            "  iam:\n    podIdentity:\n      mode: kiam\n",
+            "cluster.yaml:25:7: spec.iam.podIdentity: belongs in the Cluster's spec.iam, not in an InstanceGroup",
+        ),
+        (
+            "  iam:\n    serviceAccountExternalPermissions:\n    - name: a\n      namespace: b\n",
+            "cluster.yaml:25:7: spec.iam.serviceAccountExternalPermissions: belongs in the Cluster's spec.iam, not in an InstanceGroup",
+        ),
+        (
+            "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://oidc/x\n",
+            "cluster.yaml:24:5: spec.serviceAccountIssuerDiscovery: belongs in the Cluster, not in an InstanceGroup",
+        ),
+    ];
+    for (lines, message) in cases {
+        let ig = NODES.replace("  role: Node\n", &format!("  role: Node\n{lines}"));
+        assert_eq!(error(&format!("{CLUSTER}---\n{ig}")), message);
+    }
+}
+
+#[test]
+fn a_wrong_type_in_a_pod_role_names_its_field() {
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("name: billing-reader", "name: [billing]"),
+            ""
+        )),
+        "cluster.yaml:14:15: spec.iam.podIdentity.roles[0].name: expected string scalar"
+    );
+    assert_eq!(
+        error(&with_iam(
+            &EXTERNAL_DNS.replace(
+                "[arn:aws:iam::aws:policy/AmazonRoute53FullAccess]",
+                "arn:aws:iam::aws:policy/AmazonRoute53FullAccess"
+            ),
+            OIDC
+        )),
+        "cluster.yaml:15:21: spec.iam.serviceAccountExternalPermissions[0].aws.policyARNs: expected sequence start"
+    );
+}
+
+#[test]
+fn the_pod_role_examples_parse() {
+    let examples = [
+        (
+            "pod-roles-kube2iam.yaml",
+            include_str!("../../docs/examples/pod-roles-kube2iam.yaml"),
+        ),
+        (
+            "pod-roles-kiam.yaml",
+            include_str!("../../docs/examples/pod-roles-kiam.yaml"),
+        ),
+        (
+            "pod-roles-irsa.yaml",
+            include_str!("../../docs/examples/pod-roles-irsa.yaml"),
+        ),
+    ];
+    for (name, text) in examples {
+        let spec = parse_documents(&[SourceFile {
+            path: name.into(),
+            text: text.to_string(),
+        }])
+        .unwrap_or_else(|e| panic!("{name} does not parse:\n{e}"));
+        assert_eq!(spec.instance_groups.len(), 2, "{name}");
+        assert!(spec.dns_zone.is_none(), "{name}");
+        assert!(spec.name.ends_with(".k8s.local"), "{name}");
+        match name {
+            "pod-roles-kube2iam.yaml" => {
+                let pods = spec.pod_identity.unwrap();
+                assert_eq!(pods.mode, PodIdentityMode::Kube2iam);
+                assert_eq!(pods.roles.len(), 2);
+            }
+            "pod-roles-kiam.yaml" => {
+                let pods = spec.pod_identity.unwrap();
+                assert_eq!(pods.mode, PodIdentityMode::Kiam);
+                assert_eq!(pods.kiam_server_role_arn, None);
+                assert_eq!(pods.roles.len(), 2);
+            }
+            _ => {
+                assert!(spec.pod_identity.is_none());
+                assert!(
+                    spec.service_account_issuer_discovery
+                        .unwrap()
+                        .enable_aws_oidc_provider
+                );
+                assert_eq!(spec.service_account_permissions.len(), 2);
+                assert_eq!(spec.service_account_permissions[1].namespace, "*");
+            }
+        }
+    }
+}

@@ -3,10 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::raw::{At, RawDocument, RawSpec};
+use super::raw::{
+    At, RawDocument, RawIssuerDiscovery, RawPodIdentity, RawServiceAccountPermission, RawSpec,
+};
 use super::{
     AdditionalPolicy, ClusterSpec, EtcdCluster, EtcdMember, IamSettings, InputError, InputErrors,
-    InstanceGroup, InstanceRole, ParsedDocument, SourceLocation,
+    InstanceGroup, InstanceRole, IssuerDiscovery, ParsedDocument, PodIdentity, PodIdentityMode,
+    PodRole, ServiceAccountPermission, SourceLocation,
 };
 
 const API_VERSIONS: [&str; 2] = ["kops.k8s.io/v1alpha2", "kops/v1alpha2"];
@@ -27,12 +30,28 @@ impl Checker<'_> {
         self.errors.push(InputError::at(loc, field, message));
     }
 
+    /// A problem reported at a place rather than at a value, such as a missing field.
+    fn error_at(&mut self, at: &SourceLocation, field: &str, message: impl Into<String>) {
+        self.errors.push(InputError::at(at.clone(), field, message));
+    }
+
     /// A required string: present and not blank.
     fn required(
         &mut self,
         v: &Option<At<String>>,
         field: &str,
         doc_at: &SourceLocation,
+    ) -> Option<String> {
+        self.required_or(v, field, doc_at, "is required but missing")
+    }
+
+    /// A required string, with the message to give when it is missing at `at`.
+    fn required_or(
+        &mut self,
+        v: &Option<At<String>>,
+        field: &str,
+        at: &SourceLocation,
+        missing: &str,
     ) -> Option<String> {
         match v {
             Some(s) if !s.value.trim().is_empty() => Some(s.value.clone()),
@@ -41,11 +60,7 @@ impl Checker<'_> {
                 None
             }
             None => {
-                self.errors.push(InputError::at(
-                    doc_at.clone(),
-                    field,
-                    "is required but missing",
-                ));
+                self.error_at(at, field, missing);
                 None
             }
         }
@@ -194,6 +209,7 @@ fn cluster_from(
         dns_zone,
         kube_api_server,
         networking,
+        service_account_issuer_discovery,
         role,
     } = spec;
 
@@ -242,9 +258,21 @@ fn cluster_from(
         ));
     }
 
+    let mut service_account_permissions = Vec::new();
+    let mut pod_identity = None;
     let iam_settings = match iam {
         None => IamSettings::default(),
         Some(raw_iam) => {
+            if let Some(entries) = &raw_iam.service_account_external_permissions {
+                service_account_permissions = service_accounts(&mut c, entries);
+                if let Some(first) = entries.first() {
+                    check_oidc_provider(&mut c, first, service_account_issuer_discovery.as_ref());
+                }
+            }
+            pod_identity = raw_iam
+                .pod_identity
+                .as_ref()
+                .and_then(|p| pod_identity_from(&mut c, p));
             if let Some(p) = &raw_iam.profile {
                 c.error(
                     p,
@@ -315,6 +343,10 @@ fn cluster_from(
         });
     }
 
+    let issuer_discovery = service_account_issuer_discovery
+        .as_ref()
+        .and_then(|d| issuer_discovery_from(&mut c, d));
+
     let region = region_of(&mut c, subnets.unwrap_or_default());
 
     let networking = match networking {
@@ -362,9 +394,9 @@ fn cluster_from(
             .map(|v| v.value)
             .unwrap_or(false),
         instance_groups: Vec::new(),
-        service_account_issuer_discovery: None,
-        service_account_permissions: Vec::new(),
-        pod_identity: None,
+        service_account_issuer_discovery: issuer_discovery,
+        service_account_permissions,
+        pod_identity,
     })
 }
 
@@ -443,8 +475,23 @@ fn region_of(c: &mut Checker, subnets: Vec<super::raw::RawSubnetEntry>) -> Optio
 }
 
 fn additional_policy(c: &mut Checker, value: &At<String>, field: &str) -> Option<AdditionalPolicy> {
-    let text = value.value.clone();
-    let parsed: serde_json::Value = match serde_json::from_str(&text) {
+    let statements = policy_statements(c, value, field)?;
+    Some(AdditionalPolicy {
+        text: value.value.clone(),
+        statements,
+        location: c.loc(value),
+    })
+}
+
+/// The statements of a policy written as a JSON array in a YAML string, as kops takes them
+/// in `spec.additionalPolicies` and `inlinePolicy`: a non-empty array of objects whose Effect
+/// is Allow or Deny.
+fn policy_statements(
+    c: &mut Checker,
+    value: &At<String>,
+    field: &str,
+) -> Option<Vec<serde_json::Value>> {
+    let parsed: serde_json::Value = match serde_json::from_str(&value.value) {
         Ok(v) => v,
         Err(e) => {
             c.error(
@@ -503,11 +550,7 @@ fn additional_policy(c: &mut Checker, value: &At<String>, field: &str) -> Option
             }
         }
     }
-    ok.then(|| AdditionalPolicy {
-        text,
-        statements,
-        location: c.loc(value),
-    })
+    ok.then_some(statements)
 }
 
 /// serde_json appends "at line L column C" to its messages; the caller states the place itself.
@@ -517,6 +560,342 @@ fn strip_serde_position(e: &serde_json::Error) -> String {
         Some(i) => s[..i].to_string(),
         None => s,
     }
+}
+
+/// `spec.serviceAccountIssuerDiscovery`. Its location is that of `discoveryStore`, the value
+/// later checks (the bucket's region) concern.
+fn issuer_discovery_from(c: &mut Checker, raw: &At<RawIssuerDiscovery>) -> Option<IssuerDiscovery> {
+    const FIELD: &str = "spec.serviceAccountIssuerDiscovery";
+    let block_at = c.loc(raw);
+    let before = c.errors.len();
+    let RawIssuerDiscovery {
+        discovery_store,
+        enable_aws_oidc_provider,
+        additional_audiences,
+    } = &raw.value;
+    let store_field = format!("{FIELD}.discoveryStore");
+    let store = c.required_or(
+        discovery_store,
+        &store_field,
+        &block_at,
+        "is required but missing (s3://bucket/path or an https:// URL, where the OIDC discovery documents are published)",
+    );
+    if let (Some(_), Some(at)) = (&store, discovery_store) {
+        check_discovery_store(c, at, &store_field);
+    }
+    let mut audiences = Vec::new();
+    for (i, audience) in additional_audiences.iter().flatten().enumerate() {
+        if audience.value.trim().is_empty() {
+            c.error(
+                audience,
+                &format!("{FIELD}.additionalAudiences[{i}]"),
+                "must not be empty",
+            );
+        } else {
+            audiences.push(audience.value.clone());
+        }
+    }
+    let store_at = discovery_store.as_ref()?;
+    (c.errors.len() == before).then(|| IssuerDiscovery {
+        discovery_store: store_at.value.clone(),
+        enable_aws_oidc_provider: enable_aws_oidc_provider.as_ref().is_some_and(|v| v.value),
+        additional_audiences: audiences,
+        location: c.loc(store_at),
+    })
+}
+
+/// The OIDC documents are served from S3 or from a web server the user runs.
+fn check_discovery_store(c: &mut Checker, store: &At<String>, field: &str) {
+    let v = store.value.as_str();
+    let (host, expected) = if let Some(rest) = v.strip_prefix("s3://") {
+        (rest, "names no bucket; expected s3://bucket/path")
+    } else if let Some(rest) = v.strip_prefix("https://") {
+        (rest, "names no host; expected https://host/path")
+    } else {
+        c.error(
+            store,
+            field,
+            format!("{v:?} is neither an S3 path (s3://bucket/path) nor an https:// URL"),
+        );
+        return;
+    };
+    let host = host.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        c.error(store, field, format!("{v:?} {expected}"));
+    }
+}
+
+/// IRSA roles are trusted by the cluster's OIDC provider, which rolecall creates only when
+/// `enableAWSOIDCProvider` is true. `first` is the list's first entry, where the error goes.
+fn check_oidc_provider(
+    c: &mut Checker,
+    first: &At<RawServiceAccountPermission>,
+    discovery: Option<&At<RawIssuerDiscovery>>,
+) {
+    const FIELD: &str = "spec.iam.serviceAccountExternalPermissions";
+    let message = match discovery.map(|d| &d.value.enable_aws_oidc_provider) {
+        None => "requires spec.serviceAccountIssuerDiscovery with enableAWSOIDCProvider: true; the spec has no serviceAccountIssuerDiscovery".to_string(),
+        Some(None) => "requires spec.serviceAccountIssuerDiscovery.enableAWSOIDCProvider: true; it is not set".to_string(),
+        Some(Some(enabled)) if !enabled.value => format!(
+            "requires spec.serviceAccountIssuerDiscovery.enableAWSOIDCProvider: true; it is false at {}",
+            c.loc(enabled)
+        ),
+        Some(Some(_)) => return,
+    };
+    c.error(first, FIELD, message);
+}
+
+/// `spec.iam.serviceAccountExternalPermissions`, kops's IRSA roles.
+fn service_accounts(
+    c: &mut Checker,
+    entries: &[At<RawServiceAccountPermission>],
+) -> Vec<ServiceAccountPermission> {
+    let mut permissions = Vec::new();
+    let mut seen: BTreeMap<(String, String), SourceLocation> = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = c.loc(entry);
+        let field = format!("spec.iam.serviceAccountExternalPermissions[{i}]");
+        let RawServiceAccountPermission {
+            name,
+            namespace,
+            aws,
+        } = &entry.value;
+        let name_field = format!("{field}.name");
+        let mut name_value = c.required(name, &name_field, &at);
+        if let (Some(n), Some(raw_name)) = (&name_value, name) {
+            if n.contains('*') {
+                c.error(
+                    raw_name,
+                    &name_field,
+                    format!("{n:?} contains *; kops allows wildcards in the namespace, not in the service account's name"),
+                );
+                name_value = None;
+            }
+        }
+        let namespace_value = c.required_or(
+            namespace,
+            &format!("{field}.namespace"),
+            &at,
+            "is required but missing (a namespace, or * for any)",
+        );
+        let aws_field = format!("{field}.aws");
+        let grants = match aws {
+            Some(aws) => {
+                let aws_at = c.loc(aws);
+                role_grants(
+                    c,
+                    &aws.value.policy_arns,
+                    &aws.value.inline_policy,
+                    &aws_at,
+                    &aws_field,
+                )
+            }
+            None => {
+                c.error_at(
+                    &at,
+                    &aws_field,
+                    "is required but missing (policyARNs, inlinePolicy or both)",
+                );
+                None
+            }
+        };
+        let (Some(name), Some(namespace)) = (name_value, namespace_value) else {
+            continue;
+        };
+        if let Some(first) = seen.get(&(name.clone(), namespace.clone())) {
+            c.error(
+                entry,
+                &field,
+                format!("service account {namespace}/{name} is listed twice (first at {first})"),
+            );
+            continue;
+        }
+        seen.insert((name.clone(), namespace.clone()), at.clone());
+        if let Some((policy_arns, inline_policy)) = grants {
+            permissions.push(ServiceAccountPermission {
+                name,
+                namespace,
+                policy_arns,
+                inline_policy,
+                location: at,
+            });
+        }
+    }
+    permissions
+}
+
+/// `spec.iam.podIdentity`: kube2iam or kiam and the application roles they hand out.
+fn pod_identity_from(c: &mut Checker, raw: &At<RawPodIdentity>) -> Option<PodIdentity> {
+    const FIELD: &str = "spec.iam.podIdentity";
+    let at = c.loc(raw);
+    let before = c.errors.len();
+    let RawPodIdentity {
+        mode,
+        kiam_server_role_arn,
+        roles,
+    } = &raw.value;
+    let mode_field = format!("{FIELD}.mode");
+    let mode = match mode {
+        None => {
+            c.error_at(
+                &at,
+                &mode_field,
+                "is required but missing (kube2iam or kiam)",
+            );
+            None
+        }
+        Some(m) => match m.value.as_str() {
+            "kube2iam" => Some(PodIdentityMode::Kube2iam),
+            "kiam" => Some(PodIdentityMode::Kiam),
+            other => {
+                c.error(
+                    m,
+                    &mode_field,
+                    format!("unknown mode {other:?}; valid modes are kube2iam and kiam"),
+                );
+                None
+            }
+        },
+    };
+    if let Some(arn) = kiam_server_role_arn {
+        let field = format!("{FIELD}.kiamServerRoleARN");
+        if mode == Some(PodIdentityMode::Kube2iam) {
+            c.error(
+                arn,
+                &field,
+                "applies only to mode kiam; kube2iam has no server role",
+            );
+        } else if !is_role_arn(&arn.value) {
+            c.error(
+                arn,
+                &field,
+                format!(
+                    "{:?} is not a role ARN such as arn:aws:iam::123456789012:role/kiam-server",
+                    arn.value
+                ),
+            );
+        }
+    }
+
+    let mut pod_roles = Vec::new();
+    let mut seen: BTreeMap<String, SourceLocation> = BTreeMap::new();
+    for (i, role) in roles.iter().flatten().enumerate() {
+        let role_at = c.loc(role);
+        let field = format!("{FIELD}.roles[{i}]");
+        let name_field = format!("{field}.name");
+        let raw_role = &role.value;
+        let mut name = c.required(&raw_role.name, &name_field, &role_at);
+        if let (Some(n), Some(raw_name)) = (&name, &raw_role.name) {
+            if !n.chars().all(is_role_name_char) {
+                c.error(
+                    raw_name,
+                    &name_field,
+                    format!("{n:?} is not a valid IAM role name: use letters, digits and +=,.@_-"),
+                );
+                name = None;
+            } else if let Some(first) = seen.get(n) {
+                c.error(
+                    raw_name,
+                    &name_field,
+                    format!("pod role {n:?} is defined twice (first at {first})"),
+                );
+                name = None;
+            } else {
+                seen.insert(n.clone(), c.loc(raw_name));
+            }
+        }
+        let namespaces_field = format!("{field}.namespaces");
+        let mut namespaces = Vec::new();
+        match &raw_role.namespaces {
+            None => c.error_at(
+                &role_at,
+                &namespaces_field,
+                "is required but missing; list the namespaces whose pods may use the role",
+            ),
+            Some(list) if list.is_empty() => c.error_at(
+                &role_at,
+                &namespaces_field,
+                "is empty; list at least one namespace whose pods may use the role",
+            ),
+            Some(list) => {
+                for (j, ns) in list.iter().enumerate() {
+                    if ns.value.trim().is_empty() {
+                        c.error(ns, &format!("{namespaces_field}[{j}]"), "must not be empty");
+                    } else {
+                        namespaces.push(ns.value.clone());
+                    }
+                }
+            }
+        }
+        let grants = role_grants(
+            c,
+            &raw_role.policy_arns,
+            &raw_role.inline_policy,
+            &role_at,
+            &field,
+        );
+        if let (Some(name), Some((policy_arns, inline_policy))) = (name, grants) {
+            pod_roles.push(PodRole {
+                name,
+                namespaces,
+                policy_arns,
+                inline_policy,
+                location: role_at,
+            });
+        }
+    }
+    if c.errors.len() > before {
+        return None;
+    }
+    Some(PodIdentity {
+        mode: mode?,
+        kiam_server_role_arn: kiam_server_role_arn.as_ref().map(|a| a.value.clone()),
+        roles: pod_roles,
+        location: at,
+    })
+}
+
+/// The characters IAM allows in a role name.
+fn is_role_name_char(ch: char) -> bool {
+    ch.is_ascii_alphanumeric() || "+=,.@_-".contains(ch)
+}
+
+/// A pod role's `policyARNs` and `inlinePolicy`, of which it needs at least one. `at` and
+/// `field` are the block that holds them. `None` when there is a problem.
+fn role_grants(
+    c: &mut Checker,
+    policy_arns: &Option<Vec<At<String>>>,
+    inline_policy: &Option<At<String>>,
+    at: &SourceLocation,
+    field: &str,
+) -> Option<(Vec<String>, Option<Vec<serde_json::Value>>)> {
+    let before = c.errors.len();
+    let mut arns = Vec::new();
+    for (i, arn) in policy_arns.iter().flatten().enumerate() {
+        if is_managed_policy_arn(&arn.value) {
+            arns.push(arn.value.clone());
+        } else {
+            c.error(
+                arn,
+                &format!("{field}.policyARNs[{i}]"),
+                format!(
+                    "{:?} is not a managed policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess",
+                    arn.value
+                ),
+            );
+        }
+    }
+    let statements = inline_policy
+        .as_ref()
+        .and_then(|p| policy_statements(c, p, &format!("{field}.inlinePolicy")));
+    if policy_arns.as_ref().is_none_or(Vec::is_empty) && inline_policy.is_none() {
+        c.error_at(
+            at,
+            field,
+            "needs policyARNs, inlinePolicy or both; it has neither",
+        );
+    }
+    (c.errors.len() == before).then_some((arns, statements))
 }
 
 fn instance_group_from(
@@ -550,7 +929,33 @@ fn instance_group_from(
             None
         }
     };
-    let profile = spec.iam.and_then(|i| i.profile);
+    let iam = spec.iam.unwrap_or_default();
+    if let Some(first) = iam
+        .service_account_external_permissions
+        .as_ref()
+        .and_then(|p| p.first())
+    {
+        c.error(
+            first,
+            "spec.iam.serviceAccountExternalPermissions",
+            "belongs in the Cluster's spec.iam, not in an InstanceGroup",
+        );
+    }
+    if let Some(p) = &iam.pod_identity {
+        c.error(
+            p,
+            "spec.iam.podIdentity",
+            "belongs in the Cluster's spec.iam, not in an InstanceGroup",
+        );
+    }
+    if let Some(d) = &spec.service_account_issuer_discovery {
+        c.error(
+            d,
+            "spec.serviceAccountIssuerDiscovery",
+            "belongs in the Cluster, not in an InstanceGroup",
+        );
+    }
+    let profile = iam.profile;
     if let Some(p) = &profile {
         if !is_instance_profile_arn(&p.value) {
             c.error(
@@ -576,18 +981,36 @@ fn instance_group_from(
 
 /// `arn:<partition>:iam::<12 digits>:instance-profile/<path/>name`.
 pub fn is_instance_profile_arn(s: &str) -> bool {
+    is_iam_arn(s, "instance-profile", false)
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path/>name`.
+pub fn is_role_arn(s: &str) -> bool {
+    is_iam_arn(s, "role", false)
+}
+
+/// A managed policy: `arn:<partition>:iam::<12 digits or aws>:policy/<path/>name`.
+pub fn is_managed_policy_arn(s: &str) -> bool {
+    is_iam_arn(s, "policy", true)
+}
+
+/// `arn:<partition>:iam::<account>:<kind>/<path/>name`; `aws` is the account of the
+/// policies AWS manages.
+fn is_iam_arn(s: &str, kind: &str, aws_account: bool) -> bool {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts.as_slice() else {
         return false;
     };
+    let account_ok = (account.len() == 12 && account.chars().all(|ch| ch.is_ascii_digit()))
+        || (aws_account && *account == "aws");
     *arn == "arn"
         && partition.starts_with("aws")
         && *service == "iam"
         && region.is_empty()
-        && account.len() == 12
-        && account.chars().all(|ch| ch.is_ascii_digit())
+        && account_ok
         && resource
-            .strip_prefix("instance-profile/")
+            .strip_prefix(kind)
+            .and_then(|r| r.strip_prefix('/'))
             .is_some_and(|name| {
                 !name.is_empty() && !name.ends_with('/') && !name.contains(char::is_whitespace)
             })

@@ -259,10 +259,29 @@ pub fn add_pod_roles(
         }
     }
 
+    check_unique_names(spec, state, &mut errors);
     if errors.is_empty() {
         Ok(summary)
     } else {
         Err(InputErrors(errors))
+    }
+}
+
+/// Two entries that come out as one IAM name (a `*` namespace and one named `wildcard`, or
+/// two long names cut to the same 64 characters) would fight over one role.
+fn check_unique_names(spec: &ClusterSpec, state: &DesiredState, errors: &mut Vec<InputError>) {
+    let mut seen = BTreeSet::new();
+    for role in &state.roles {
+        if !seen.insert(role.name.as_str()) {
+            errors.push(InputError::at(
+                spec.location.clone(),
+                "spec.iam",
+                format!(
+                    "two pod roles would both be named {:?}; rename one of them",
+                    role.name
+                ),
+            ));
+        }
     }
 }
 

@@ -7,6 +7,10 @@ pub struct ClusterYaml {
     pub node_additional: Option<String>,
     /// `spec.iam.profile` of the nodes group: an existing instance profile's ARN.
     pub node_profile: Option<String>,
+    /// More lines under `spec.iam` (indented four spaces), such as `podIdentity`.
+    pub iam_extra: String,
+    /// More lines under `spec` (indented two spaces).
+    pub spec_extra: String,
 }
 
 impl ClusterYaml {
@@ -15,11 +19,23 @@ impl ClusterYaml {
             name: name.to_string(),
             node_additional: None,
             node_profile: None,
+            iam_extra: String::new(),
+            spec_extra: String::new(),
         }
     }
 
     pub fn with_node_policy(mut self, statements: &str) -> Self {
         self.node_additional = Some(statements.to_string());
+        self
+    }
+
+    pub fn with_iam(mut self, lines: &str) -> Self {
+        self.iam_extra = lines.to_string();
+        self
+    }
+
+    pub fn with_spec(mut self, lines: &str) -> Self {
+        self.spec_extra = lines.to_string();
         self
     }
 
@@ -37,6 +53,7 @@ impl ClusterYaml {
             }
             None => String::new(),
         };
+        let (iam_extra, spec_extra) = (&self.iam_extra, &self.spec_extra);
         let mut out = format!(
             "apiVersion: kops.k8s.io/v1alpha2
 kind: Cluster
@@ -48,7 +65,7 @@ spec:
   iam:
     legacy: false
     allowContainerRegistry: true
-{additional}  etcdClusters:
+{iam_extra}{spec_extra}{additional}  etcdClusters:
   - name: main
     etcdMembers:
     - name: a

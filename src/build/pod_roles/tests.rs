@@ -286,3 +286,33 @@ fn kube2iam_without_any_node_role_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn two_entries_with_one_iam_name_are_an_error() {
+    let mut spec = cluster(
+        "c.k8s.local",
+        "  configBase: s3://state/c.k8s.local\n  subnets:\n  - name: a\n    zone: eu-west-1a\n",
+    );
+    spec.service_account_issuer_discovery = Some(IssuerDiscovery {
+        discovery_store: "s3://oidc/c.k8s.local".into(),
+        enable_aws_oidc_provider: true,
+        additional_audiences: vec![],
+        location: at(),
+    });
+    for namespace in ["*", "wildcard"] {
+        spec.service_account_permissions
+            .push(ServiceAccountPermission {
+                name: "reader".into(),
+                namespace: namespace.into(),
+                policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+                inline_policy: None,
+                location: at(),
+            });
+    }
+    let e = add_pod_roles(&spec, &ctx(), &mut DesiredState::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("two pod roles would both be named \"reader.wildcard.sa.c.k8s.local\""),
+        "{e}"
+    );
+}

@@ -1,0 +1,362 @@
+//! Pod roles for kube2iam, kiam and IRSA against a real LocalStack: created, quiet on a
+//! second run, a trust principal changed out of band restored in place, and a role removed
+//! from the spec deleted only when this cluster owns it.
+
+mod common;
+
+use common::cluster::{Cluster, NO_CHANGES};
+use common::iam_client;
+use common::spec::ClusterYaml;
+use rolecall::policy;
+
+const ACCOUNT: &str = "000000000000";
+
+fn arn(role: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{role}")
+}
+
+async fn trust_of(role: &str) -> serde_json::Value {
+    let out = iam_client()
+        .await
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let text =
+        policy::decode_aws_document(out.role().unwrap().assume_role_policy_document().unwrap());
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn role_id(role: &str) -> String {
+    let out = iam_client()
+        .await
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    out.role().unwrap().role_id().to_string()
+}
+
+async fn inline(role: &str, name: &str) -> Option<serde_json::Value> {
+    let out = iam_client()
+        .await
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+        .ok()?;
+    serde_json::from_str(&policy::decode_aws_document(out.policy_document())).ok()
+}
+
+async fn attached(role: &str) -> Vec<String> {
+    let out = iam_client()
+        .await
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    out.attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn exists(role: &str) -> bool {
+    iam_client()
+        .await
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// A customer managed policy of the test's own, to attach.
+async fn managed_policy(name: &str) -> String {
+    let out = iam_client()
+        .await
+        .create_policy()
+        .policy_name(name)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    out.policy().unwrap().arn().unwrap().to_string()
+}
+
+fn pod_identity(mode: &str, policy_arn: &str, roles: &[&str]) -> String {
+    let mut out = format!("    podIdentity:\n      mode: {mode}\n      roles:\n");
+    for role in roles {
+        out.push_str(&format!(
+            "      - name: {role}\n        namespaces: [{role}]\n        policyARNs: [{policy_arn}]\n        inlinePolicy: |\n          [{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]\n"
+        ));
+    }
+    out
+}
+
+/// Changes a role's trust out of band, then checks rolecall puts it back in place.
+async fn assert_trust_restored(c: &Cluster, role: &str) {
+    let id = role_id(role).await;
+    let expected = trust_of(role).await;
+    iam_client()
+        .await
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    c.proxy.clear();
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("  IAMRole/{role}\n  \tTrustPolicy\n")),
+        "{run:?}"
+    );
+    assert_eq!(c.proxy.writes(), vec!["UpdateAssumeRolePolicy"]);
+    assert_eq!(trust_of(role).await, expected);
+    assert_eq!(role_id(role).await, id, "restored in place, not recreated");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kube2iam_roles_trust_the_node_role_and_removed_ones_are_deleted_only_when_owned() {
+    let name = common::unique_cluster("kube2iam");
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let yaml = |roles: &[&str]| {
+        ClusterYaml::new(&name).with_iam(&pod_identity("kube2iam", &readonly, roles))
+    };
+    let c = Cluster::new_named(&name, |_| yaml(&["billing", "ops"])).await;
+    let (billing, ops, nodes) = (
+        format!("billing.pods.{name}"),
+        format!("ops.pods.{name}"),
+        format!("nodes.{name}"),
+    );
+
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for role in [&billing, &ops] {
+        assert_eq!(
+            trust_of(role).await["Statement"][0]["Principal"]["AWS"],
+            serde_json::json!(arn(&nodes)),
+            "{role} trusts exactly the node role"
+        );
+        assert_eq!(attached(role).await, vec![readonly.clone()]);
+        assert!(inline(role, role).await.is_some());
+    }
+    let grant = inline(&nodes, &format!("kube2iam.{nodes}"))
+        .await
+        .expect("the node role's grant");
+    assert_eq!(
+        grant["Statement"][0]["Resource"],
+        serde_json::json!([arn(&billing), arn(&ops)]),
+        "the node role may assume exactly the application roles, not *"
+    );
+
+    c.proxy.clear();
+    let again = c.apply().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+    assert!(
+        c.proxy.writes().is_empty(),
+        "writes: {:?}",
+        c.proxy.writes()
+    );
+
+    assert_trust_restored(&c, &billing).await;
+
+    // A role of the same kind of name that someone else made, untagged: never touched.
+    let foreign = format!("legacy.pods.{name}");
+    iam_client()
+        .await
+        .create_role()
+        .role_name(&foreign)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+
+    c.rewrite(yaml(&["billing"]));
+    c.proxy.clear();
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("DeleteRole                IAMRole/{ops}")),
+        "{run:?}"
+    );
+    assert!(!exists(&ops).await, "the owned role is deleted");
+    assert!(exists(&foreign).await, "the untagged role is left alone");
+    assert!(
+        run.stdout.contains(&format!(
+            "  IAMRole/{foreign}\n  \tis named like a pod role"
+        )),
+        "{run:?}"
+    );
+    assert!(c.proxy.writes_naming(&foreign).is_empty());
+    let grant = inline(&nodes, &format!("kube2iam.{nodes}")).await.unwrap();
+    assert_eq!(
+        grant["Statement"][0]["Resource"],
+        serde_json::json!([arn(&billing)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
+    let name = common::unique_cluster("kiam");
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n).with_iam(&pod_identity("kiam", &readonly, &["billing"]))
+    })
+    .await;
+    let (server, billing, masters) = (
+        format!("kiam-server.{name}"),
+        format!("billing.pods.{name}"),
+        format!("masters.{name}"),
+    );
+
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "kiam: run the kiam server with --assume-role-arn={}",
+            arn(&server)
+        )),
+        "{run:?}"
+    );
+    assert_eq!(
+        trust_of(&server).await["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!(arn(&masters))
+    );
+    assert_eq!(
+        trust_of(&billing).await["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!(arn(&server))
+    );
+    assert_eq!(
+        inline(&masters, &format!("kiam.{masters}")).await.unwrap()["Statement"][0]["Resource"],
+        serde_json::json!([arn(&server)])
+    );
+    assert_eq!(
+        inline(&server, &server).await.unwrap()["Statement"][0]["Resource"],
+        serde_json::json!([arn(&billing)])
+    );
+
+    c.proxy.clear();
+    let again = c.apply().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+    assert!(
+        c.proxy.writes().is_empty(),
+        "writes: {:?}",
+        c.proxy.writes()
+    );
+
+    assert_trust_restored(&c, &billing).await;
+
+    let annotations =
+        common::rolecall(&c.proxy.endpoint, &["annotations", "-f", &c.spec_path]).await;
+    assert_eq!(annotations.code, 0, "{annotations:?}");
+    assert!(
+        annotations.stdout.contains(&format!(
+            "    iam.amazonaws.com/permitted: '^({})$'\n",
+            arn(&billing).replace('.', "\\.")
+        )),
+        "{annotations:?}"
+    );
+
+    // Removing the last role deletes it; the server role stays while kiam is configured.
+    c.rewrite(ClusterYaml::new(&name).with_iam(&pod_identity("kiam", &readonly, &[])));
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!exists(&billing).await);
+    assert!(exists(&server).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
+    let name = common::unique_cluster("irsa");
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let discovery = format!(
+        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{name}\n    enableAWSOIDCProvider: true\n"
+    );
+    let permissions = format!(
+        "    serviceAccountExternalPermissions:\n    - name: external-dns\n      namespace: kube-system\n      aws:\n        policyARNs: [{readonly}]\n"
+    );
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n)
+            .with_spec(&discovery)
+            .with_iam(&permissions)
+    })
+    .await;
+    let role = format!("external-dns.kube-system.sa.{name}");
+    let issuer = format!("rolecall-oidc.s3.us-east-1.amazonaws.com/{name}");
+    let provider_arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}");
+
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let provider = iam_client()
+        .await
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .expect("the OIDC provider exists");
+    assert_eq!(provider.client_id_list(), ["amazonaws.com"]);
+    let statement = trust_of(&role).await["Statement"][0].clone();
+    assert_eq!(
+        statement["Principal"]["Federated"],
+        serde_json::json!(provider_arn)
+    );
+    assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+    assert_eq!(
+        statement["Condition"]["StringEquals"][format!("{issuer}:sub")],
+        "system:serviceaccount:kube-system:external-dns"
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"][format!("{issuer}:aud")],
+        serde_json::json!(["amazonaws.com"])
+    );
+    assert_eq!(attached(&role).await, vec![readonly.clone()]);
+
+    c.proxy.clear();
+    let again = c.apply().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+    assert!(
+        c.proxy.writes().is_empty(),
+        "writes: {:?}",
+        c.proxy.writes()
+    );
+
+    assert_trust_restored(&c, &role).await;
+
+    let annotations =
+        common::rolecall(&c.proxy.endpoint, &["annotations", "-f", &c.spec_path]).await;
+    assert!(
+        annotations.stdout.contains(&format!(
+            "  name: external-dns\n  namespace: kube-system\n  annotations:\n    eks.amazonaws.com/role-arn: '{}'\n",
+            arn(&role)
+        )),
+        "{annotations:?}"
+    );
+
+    // A managed policy no longer listed is detached.
+    let permissions_inline = "    serviceAccountExternalPermissions:\n    - name: external-dns\n      namespace: kube-system\n      aws:\n        inlinePolicy: '[{\"Effect\": \"Allow\", \"Action\": \"route53:ChangeResourceRecordSets\", \"Resource\": \"*\"}]'\n";
+    c.rewrite(
+        ClusterYaml::new(&name)
+            .with_spec(&discovery)
+            .with_iam(permissions_inline),
+    );
+    c.proxy.clear();
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut writes = c.proxy.writes();
+    writes.sort();
+    assert_eq!(writes, ["DetachRolePolicy", "PutRolePolicy"]);
+    assert!(attached(&role).await.is_empty());
+}

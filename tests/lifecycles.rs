@@ -350,52 +350,6 @@ async fn a_profile_with_no_role_is_reported_and_a_missing_one_is_an_error() {
     );
 }
 
-/// Starts one instance as kops would: tagged with the cluster and the instance group.
-async fn run_instance(cluster: &str, group: &str, profile: Option<&str>) -> String {
-    use aws_sdk_ec2::types::{
-        IamInstanceProfileSpecification, ResourceType, Tag, TagSpecification,
-    };
-    let ec2 = common::ec2_client().await;
-    let images = ec2.describe_images().send().await.unwrap();
-    let image = images
-        .images()
-        .first()
-        .and_then(|i| i.image_id())
-        .expect("LocalStack has an AMI")
-        .to_string();
-    let tags = TagSpecification::builder()
-        .resource_type(ResourceType::Instance)
-        .tags(
-            Tag::builder()
-                .key("KubernetesCluster")
-                .value(cluster)
-                .build(),
-        )
-        .tags(
-            Tag::builder()
-                .key("kops.k8s.io/instancegroup")
-                .value(group)
-                .build(),
-        )
-        .build();
-    let mut req = ec2
-        .run_instances()
-        .image_id(image)
-        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(tags);
-    if let Some(name) = profile {
-        req = req.iam_instance_profile(
-            IamInstanceProfileSpecification::builder()
-                .name(name)
-                .build(),
-        );
-    }
-    let out = req.send().await.unwrap();
-    out.instances()[0].instance_id().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_on_a_profile_that_is_not_their_groups_are_listed_to_roll() {
     let c = Cluster::new("rolling", ClusterYaml::new).await;
@@ -409,10 +363,11 @@ async fn instances_on_a_profile_that_is_not_their_groups_are_listed_to_roll() {
         .await
         .unwrap();
 
-    let current = run_instance(&c.name, "nodes", Some(&c.role("nodes"))).await;
-    let stale = run_instance(&c.name, "nodes", Some(&old)).await;
-    let bare = run_instance(&c.name, "bastions", None).await;
-    let other_cluster = run_instance("some-other.k8s.local", "nodes", Some(&old)).await;
+    let current = common::run_instance(&c.name, "nodes", &[], Some(&c.role("nodes"))).await;
+    let stale = common::run_instance(&c.name, "nodes", &[], Some(&old)).await;
+    let bare = common::run_instance(&c.name, "bastions", &[], None).await;
+    let other_cluster =
+        common::run_instance("some-other.k8s.local", "nodes", &[], Some(&old)).await;
 
     c.proxy.clear();
     let run = c.dry_run().await;

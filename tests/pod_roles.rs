@@ -360,3 +360,70 @@ async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
     assert_eq!(writes, ["DetachRolePolicy", "PutRolePolicy"]);
     assert!(attached(&role).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes() {
+    let name = common::unique_cluster("k2i-ec2");
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    // Nodes made outside this spec: a hand-made role in a hand-made profile.
+    let (node_role, profile) = (
+        format!("{short}-node-role"),
+        format!("{short}-node-profile"),
+    );
+    let iam = iam_client().await;
+    iam.create_role()
+        .role_name(&node_role)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    iam.create_instance_profile()
+        .instance_profile_name(&profile)
+        .send()
+        .await
+        .unwrap();
+    iam.add_role_to_instance_profile()
+        .instance_profile_name(&profile)
+        .role_name(&node_role)
+        .send()
+        .await
+        .unwrap();
+    let instance =
+        common::run_instance(&name, "nodes", &["k8s.io/role/node"], Some(&profile)).await;
+
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n)
+            .with_groups(&["Master"])
+            .with_iam(&pod_identity("kube2iam", &readonly, &["billing"]))
+    })
+    .await;
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let billing = format!("billing.pods.{name}");
+    assert_eq!(
+        trust_of(&billing).await["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!(arn(&node_role)),
+        "the role of the running nodes is trusted"
+    );
+    // That role is not rolecall's: its grant is reported as missing, never written.
+    let grant = format!("kube2iam.{node_role}");
+    assert!(
+        run.stdout.contains(&format!("  IAMRolePolicy/{grant}\n  \tlifecycle ExistsAndWarnIfChanges, but the object was not found")),
+        "{run:?}"
+    );
+    assert!(
+        c.proxy.writes_naming(&node_role).is_empty(),
+        "{:?}",
+        c.proxy.writes_naming(&node_role)
+    );
+    assert!(inline(&node_role, &grant).await.is_none());
+
+    common::ec2_client()
+        .await
+        .terminate_instances()
+        .instance_ids(instance)
+        .send()
+        .await
+        .unwrap();
+}

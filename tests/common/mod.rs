@@ -93,6 +93,60 @@ pub async fn ec2_client() -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::from_conf(config)
 }
 
+/// Starts one instance as kops would: tagged with the cluster, the instance group and any
+/// `extra_tags` (such as `k8s.io/role/node`), with the instance profile named `profile`.
+pub async fn run_instance(
+    cluster: &str,
+    group: &str,
+    extra_tags: &[&str],
+    profile: Option<&str>,
+) -> String {
+    use aws_sdk_ec2::types::{
+        IamInstanceProfileSpecification, ResourceType, Tag, TagSpecification,
+    };
+    let ec2 = ec2_client().await;
+    let images = ec2.describe_images().send().await.unwrap();
+    let image = images
+        .images()
+        .first()
+        .and_then(|i| i.image_id())
+        .expect("LocalStack has an AMI")
+        .to_string();
+    let mut tags = TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .tags(
+            Tag::builder()
+                .key("KubernetesCluster")
+                .value(cluster)
+                .build(),
+        )
+        .tags(
+            Tag::builder()
+                .key("kops.k8s.io/instancegroup")
+                .value(group)
+                .build(),
+        );
+    for key in extra_tags {
+        tags = tags.tags(Tag::builder().key(*key).value("1").build());
+    }
+    let mut req = ec2
+        .run_instances()
+        .image_id(image)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(tags.build());
+    if let Some(name) = profile {
+        req = req.iam_instance_profile(
+            IamInstanceProfileSpecification::builder()
+                .name(name)
+                .build(),
+        );
+    }
+    let out = req.send().await.unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
 /// The result of one rolecall run.
 pub struct Run {
     pub code: i32,

@@ -11,6 +11,8 @@ pub struct ClusterYaml {
     pub iam_extra: String,
     /// More lines under `spec` (indented two spaces).
     pub spec_extra: String,
+    /// The instance groups, by role; all three unless narrowed.
+    pub roles: Vec<&'static str>,
 }
 
 impl ClusterYaml {
@@ -21,6 +23,7 @@ impl ClusterYaml {
             node_profile: None,
             iam_extra: String::new(),
             spec_extra: String::new(),
+            roles: vec!["Master", "Node", "Bastion"],
         }
     }
 
@@ -36,6 +39,12 @@ impl ClusterYaml {
 
     pub fn with_spec(mut self, lines: &str) -> Self {
         self.spec_extra = lines.to_string();
+        self
+    }
+
+    /// Only instance groups of these roles.
+    pub fn with_groups(mut self, roles: &[&'static str]) -> Self {
+        self.roles = roles.to_vec();
         self
     }
 
@@ -77,11 +86,12 @@ spec:
     zone: us-east-1a
 "
         );
-        for (group, role) in [
+        let groups = [
             ("master-us-east-1a", "Master"),
             ("nodes", "Node"),
             ("bastions", "Bastion"),
-        ] {
+        ];
+        for (group, role) in groups.into_iter().filter(|(_, r)| self.roles.contains(r)) {
             let iam = match (&self.node_profile, role) {
                 (Some(arn), "Node") => format!("  iam:\n    profile: {arn}\n"),
                 _ => String::new(),

@@ -70,6 +70,12 @@ pub fn parse_overrides(values: &[String]) -> Result<Overrides, InputError> {
                 ),
             )
         })?;
+        if kind == ResourceType::IamRolePolicyAttachment {
+            return Err(InputError::general(
+                FLAG,
+                format!("{entry:?}: managed policy attachments follow their role's lifecycle; override the role instead (IAMRole/<name>=...)"),
+            ));
+        }
         match object {
             None => {
                 overrides.by_type.insert(kind, lifecycle);
@@ -184,6 +190,13 @@ mod tests {
             parse("IAMRole=Skip").unwrap_err(),
             "--lifecycle-overrides: unknown lifecycle \"Skip\" in \"IAMRole=Skip\"; valid lifecycles are Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates, ExistsAndWarnIfChanges"
         );
+    }
+
+    #[test]
+    fn attachments_follow_their_role_and_cannot_be_overridden() {
+        assert!(parse("IAMRolePolicyAttachment=Ignore")
+            .unwrap_err()
+            .contains("managed policy attachments follow their role's lifecycle"));
     }
 
     #[test]

@@ -789,8 +789,9 @@ fn check_dependencies(desired: &DesiredState, actual: &ActualState, plan: &mut P
         for (kind, name, exists) in needs {
             let id = ResourceId::new(kind, name);
             let lifecycle = desired.lifecycle_of(&id);
-            // An ignored object was not read: whether it exists is unknown, so trust the user.
-            if lifecycle == Some(Lifecycle::Ignore) || will_exist(kind, name, exists) {
+            // An ignored or unreadable object's existence is unknown, so trust the user.
+            let unknown = lifecycle == Some(Lifecycle::Ignore) || actual.denied.contains_key(&id);
+            if unknown || will_exist(kind, name, exists) {
                 continue;
             }
             problems.push(Problem {

@@ -95,14 +95,12 @@ fn render_drift_field(out: &mut String, field: &FieldChange, style: Style) {
         for line in diff.lines() {
             let _ = writeln!(out, "  \t    {}", paint_diff_line(line, style));
         }
+    } else if let (Some(a), Some(e)) = (actual, expected) {
+        let _ = writeln!(out, "  \t{:<20}\t expected {e} but found {a}", field.field);
     } else {
-        let _ = writeln!(
-            out,
-            "  \t{:<20}\t expected {} but found {}",
-            field.field,
-            expected.unwrap_or("(none)"),
-            actual.unwrap_or("(none)")
-        );
+        // A descriptive field (the role a policy belongs to), not a difference.
+        let value = actual.or(expected).unwrap_or_default();
+        let _ = writeln!(out, "  \t{:<20}\t{value}", field.field);
     }
 }
 
@@ -121,9 +119,13 @@ pub fn pod_role_notes(summary: &crate::build::pod_roles::PodRoleSummary) -> Stri
     }
 }
 
-/// kops's last line of a dry run.
+pub const NOT_APPLIED: &str = "Nothing was applied: fix the errors above first";
+
+/// kops's last line of a dry run; a plan with errors is never applied, so it says that.
 pub fn closing_line(plan: &Plan) -> &'static str {
-    if plan.has_changes() {
+    if !plan.errors.is_empty() {
+        NOT_APPLIED
+    } else if plan.has_changes() {
         MUST_SPECIFY_YES
     } else {
         NO_CHANGES

@@ -107,6 +107,10 @@ async fn exists_and_validates_fails_on_drift_without_writing() {
         )),
         "{run:?}"
     );
+    assert_eq!(
+        run.last_line(),
+        "Nothing was applied: fix the errors above first"
+    );
     assert!(
         c.proxy.writes().is_empty(),
         "writes: {:?}",

@@ -118,6 +118,10 @@ fn plan_errors_are_listed_with_their_object() {
     };
     let out = render_plan(&plan, Style::PLAIN);
     assert!(out.starts_with("Errors:\n  IAMInstanceProfileRole/nodes.c\n  \tinstance profile nodes.c holds role other\n"));
+    assert!(
+        out.ends_with("\nNothing was applied: fix the errors above first\n"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::build::pod_roles::{PodContext, PodRoleSummary};
-use crate::cloud::{Cloud, ConnectOptions};
+use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
 use crate::model::{ActualState, DesiredState};
 use crate::render::{self, Style};
 use crate::spec::InstanceRole;
@@ -79,6 +79,16 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "OVERRIDES")]
     pub lifecycle_overrides: Vec<String>,
 
+    /// How to read the account: per-object (a few calls per role), bulk
+    /// (GetAccountAuthorizationDetails, a page per 1,000 roles), or auto, the one with
+    /// fewer calls for this spec.
+    #[arg(long, value_enum, default_value_t = FetchStrategy::Auto)]
+    pub fetch: FetchStrategy,
+
+    /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
+    #[arg(long, value_name = "FILE")]
+    pub calls_json: Option<PathBuf>,
+
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -104,6 +114,20 @@ fn fail(message: impl std::fmt::Display) -> i32 {
 }
 
 async fn update(args: UpdateArgs) -> i32 {
+    let calls_json = args.calls_json.clone();
+    let mut connected = None;
+    let code = run_update(args, &mut connected).await;
+    if let (Some(path), Some(cloud)) = (calls_json, connected) {
+        let counts = serde_json::to_string_pretty(&cloud.call_counts()).expect("counts serialise");
+        if let Err(e) = std::fs::write(&path, counts) {
+            eprintln!("Error: cannot write {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
+    code
+}
+
+async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
     // Everything the input can get wrong is found before the first AWS call.
     let cluster = match spec::load_files(&args.files) {
         Ok(c) => c,
@@ -124,6 +148,7 @@ async fn update(args: UpdateArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    *connected = Some(cloud.clone());
     // The role in an instance profile the spec names is known only once the profile is read;
     // pod roles trust it and object overrides can name it, so both come after this read, and
     // before any write.
@@ -144,7 +169,7 @@ async fn update(args: UpdateArgs) -> i32 {
     if let Err(e) = lifecycle::apply_overrides(&mut desired, &overrides) {
         return fail(e);
     }
-    let actual = match cloud.fetch(&desired, known).await {
+    let actual = match cloud.fetch(&desired, known, args.fetch).await {
         Ok(a) => a,
         Err(e) => return fail(e),
     };

@@ -128,6 +128,31 @@ impl Cloud {
         self.calls.lock().expect("call counter").clone()
     }
 
+    /// Fetches the next page of a paginated read under the concurrency bound, counting only
+    /// pages actually requested (the paginator's final `None` sends nothing).
+    async fn next_page<T, F: Future<Output = Option<T>>>(
+        &self,
+        operation: &'static str,
+        f: F,
+    ) -> Option<T> {
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        let page = f.await;
+        if page.is_some() {
+            *self
+                .calls
+                .lock()
+                .expect("call counter")
+                .entry(operation)
+                .or_default() += 1;
+            tracing::debug!(operation, "AWS call");
+        }
+        page
+    }
+
     /// Runs one call under the concurrency bound and counts it.
     async fn call<T, F: Future<Output = T>>(&self, operation: &'static str, f: F) -> T {
         let _permit = self
@@ -192,43 +217,175 @@ impl Cloud {
     }
 
     /// Reads the objects the desired state names, except those with lifecycle Ignore and
-    /// those `known` already holds. Independent reads run concurrently; a role's policies are
-    /// read only if the role may exist. A read refused for lack of access is recorded in
-    /// `denied` for the plan to judge by lifecycle.
+    /// those `known` already holds, with the strategy that costs fewer calls (or the one
+    /// forced). Both strategies give the same actual state. A read refused for lack of access
+    /// is recorded in `denied` for the plan to judge by lifecycle.
     pub async fn fetch(
+        &self,
+        desired: &DesiredState,
+        known: ActualState,
+        strategy: FetchStrategy,
+    ) -> Result<ActualState, CloudError> {
+        match strategy.resolve(desired) {
+            FetchStrategy::Bulk => match self.fetch_bulk(desired, known.clone()).await {
+                // Auto falls back when the account refuses the bulk read.
+                Err(e)
+                    if strategy == FetchStrategy::Auto
+                        && e.code.as_deref() == Some("AccessDenied") =>
+                {
+                    tracing::warn!("bulk read refused ({e}); reading object by object");
+                    self.fetch_per_object(desired, known).await
+                }
+                other => other,
+            },
+            _ => self.fetch_per_object(desired, known).await,
+        }
+    }
+
+    /// One read per object: GetRole, GetRolePolicy by name, ListAttachedRolePolicies where
+    /// attachments are managed, GetInstanceProfile, and ListRoles for stray pod roles.
+    /// Independent reads run concurrently; a role's policies are read only if the role may
+    /// exist.
+    async fn fetch_per_object(
         &self,
         desired: &DesiredState,
         known: ActualState,
     ) -> Result<ActualState, CloudError> {
         let mut actual = known;
-        let mut per_role: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
-        for role in &desired.roles {
-            per_role.entry(role.name.clone()).or_default().0 = role.lifecycle != Lifecycle::Ignore;
-        }
-        for rp in desired
-            .role_policies
-            .iter()
-            .filter(|p| p.lifecycle != Lifecycle::Ignore)
-        {
-            per_role
-                .entry(rp.role.clone())
-                .or_default()
-                .1
-                .push(rp.name.clone());
-        }
-
         let mut roles = JoinSet::new();
-        for (role, (read_role, policies)) in per_role {
+        for (role, wanted) in wanted_roles(desired) {
             let cloud = self.clone();
-            let attachments = desired.roles.iter().any(|r| {
-                r.name == role && r.managed_policies.is_some() && r.lifecycle != Lifecycle::Ignore
-            });
             roles.spawn(async move {
                 cloud
-                    .fetch_role(role, read_role, attachments, policies)
+                    .fetch_role(role, wanted.read_role, wanted.attachments, wanted.policies)
                     .await
             });
         }
+        let strays = {
+            let cloud = self.clone();
+            let desired = desired.clone();
+            tokio::spawn(async move { cloud.stray_pod_roles(&desired).await })
+        };
+        while let Some(joined) = roles.join_next().await {
+            let fetched = joined.expect("fetch task panicked")?;
+            if let Some(role) = fetched.role {
+                actual.roles.insert(role.name.clone(), role);
+            }
+            for (name, doc) in fetched.policies {
+                actual
+                    .role_policies
+                    .insert((fetched.name.clone(), name), doc);
+            }
+            actual.denied.extend(fetched.denied);
+        }
+        actual.stray_pod_roles = strays.await.expect("fetch task panicked")?;
+        self.fetch_profiles_and_providers(desired, actual).await
+    }
+
+    /// Every role in the account with its inline policies, attached policies, instance
+    /// profiles and tags, through GetAccountAuthorizationDetails (Filter=Role), a page per
+    /// 1,000 roles. Stray pod roles come from the same pages. Instance profiles that hold no
+    /// role appear under no role, so profiles not seen there are read one by one.
+    async fn fetch_bulk(
+        &self,
+        desired: &DesiredState,
+        known: ActualState,
+    ) -> Result<ActualState, CloudError> {
+        let mut actual = known;
+        let wanted = wanted_roles(desired);
+        let profiles: BTreeSet<&str> = desired
+            .instance_profiles
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        let mut pages = self
+            .iam
+            .get_account_authorization_details()
+            .filter(aws_sdk_iam::types::EntityType::Role)
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = self
+            .next_page("GetAccountAuthorizationDetails", pages.next())
+            .await
+        {
+            let page = page.map_err(|e| {
+                cloud_error(
+                    "GetAccountAuthorizationDetails",
+                    "the account's roles".into(),
+                    e,
+                )
+            })?;
+            for detail in page.role_detail_list() {
+                let Some(name) = detail.role_name() else {
+                    continue;
+                };
+                for ip in detail.instance_profile_list() {
+                    let ip_name = ip.instance_profile_name();
+                    if profiles.contains(ip_name) && !actual.instance_profiles.contains_key(ip_name)
+                    {
+                        actual.instance_profiles.insert(
+                            ip_name.to_string(),
+                            ActualInstanceProfile {
+                                name: ip_name.to_string(),
+                                arn: ip.arn().to_string(),
+                                roles: ip
+                                    .roles()
+                                    .iter()
+                                    .map(|r| r.role_name().to_string())
+                                    .collect(),
+                            },
+                        );
+                    }
+                }
+                let inline = |policy: &str| {
+                    detail
+                        .role_policy_list()
+                        .iter()
+                        .find(|p| p.policy_name() == Some(policy))
+                        .and_then(|p| p.policy_document())
+                        .map(decode_aws_document)
+                };
+                match wanted.get(name) {
+                    Some(w) => {
+                        for policy in &w.policies {
+                            if let Some(doc) = inline(policy) {
+                                actual
+                                    .role_policies
+                                    .insert((name.to_string(), policy.clone()), doc);
+                            }
+                        }
+                        if w.read_role {
+                            actual
+                                .roles
+                                .insert(name.to_string(), role_from_detail(detail, w.attachments));
+                        }
+                    }
+                    None if desired.pod_role_scope.contains(name) => {
+                        let mut role = role_from_detail(detail, true);
+                        role.inline_policies = Some(
+                            detail
+                                .role_policy_list()
+                                .iter()
+                                .filter_map(|p| p.policy_name())
+                                .map(str::to_string)
+                                .collect(),
+                        );
+                        actual.stray_pod_roles.push(role);
+                    }
+                    None => {}
+                }
+            }
+        }
+        self.fetch_profiles_and_providers(desired, actual).await
+    }
+
+    /// The instance profiles not known yet and the OIDC providers, one read each.
+    async fn fetch_profiles_and_providers(
+        &self,
+        desired: &DesiredState,
+        mut actual: ActualState,
+    ) -> Result<ActualState, CloudError> {
         let mut providers = JoinSet::new();
         for provider in desired
             .oidc_providers
@@ -239,11 +396,6 @@ impl Cloud {
             let arn = provider.arn.clone();
             providers.spawn(async move { (arn.clone(), cloud.get_oidc_provider(&arn).await) });
         }
-        let strays = {
-            let cloud = self.clone();
-            let desired = desired.clone();
-            tokio::spawn(async move { cloud.stray_pod_roles(&desired).await })
-        };
         let mut profiles = JoinSet::new();
         for ip in &desired.instance_profiles {
             let link_read = desired
@@ -258,19 +410,6 @@ impl Cloud {
             let cloud = self.clone();
             let name = ip.name.clone();
             profiles.spawn(async move { (name.clone(), cloud.get_instance_profile(&name).await) });
-        }
-
-        while let Some(joined) = roles.join_next().await {
-            let fetched = joined.expect("fetch task panicked")?;
-            if let Some(role) = fetched.role {
-                actual.roles.insert(role.name.clone(), role);
-            }
-            for (name, doc) in fetched.policies {
-                actual
-                    .role_policies
-                    .insert((fetched.name.clone(), name), doc);
-            }
-            actual.denied.extend(fetched.denied);
         }
         while let Some(joined) = providers.join_next().await {
             let (arn, read) = joined.expect("fetch task panicked");
@@ -290,7 +429,6 @@ impl Cloud {
                 }
             }
         }
-        actual.stray_pod_roles = strays.await.expect("fetch task panicked")?;
         while let Some(joined) = profiles.join_next().await {
             let (name, read) = joined.expect("fetch task panicked");
             match read? {
@@ -475,7 +613,10 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut arns = BTreeSet::new();
-        while let Some(page) = self.call("ListAttachedRolePolicies", pages.next()).await {
+        while let Some(page) = self
+            .next_page("ListAttachedRolePolicies", pages.next())
+            .await
+        {
             let page = page
                 .map_err(|e| cloud_error("ListAttachedRolePolicies", format!("role {role}"), e))?;
             arns.extend(
@@ -497,7 +638,7 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut names = Vec::new();
-        while let Some(page) = self.call("ListRolePolicies", pages.next()).await {
+        while let Some(page) = self.next_page("ListRolePolicies", pages.next()).await {
             let page =
                 page.map_err(|e| cloud_error("ListRolePolicies", format!("role {role}"), e))?;
             names.extend(page.policy_names().iter().cloned());
@@ -543,7 +684,7 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut names = Vec::new();
-        while let Some(page) = self.call("ListRoles", pages.next()).await {
+        while let Some(page) = self.next_page("ListRoles", pages.next()).await {
             let page =
                 page.map_err(|e| cloud_error("ListRoles", "the account's roles".into(), e))?;
             names.extend(
@@ -591,7 +732,7 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut profiles = BTreeSet::new();
-        while let Some(page) = self.call("DescribeInstances", pages.next()).await {
+        while let Some(page) = self.next_page("DescribeInstances", pages.next()).await {
             let page = page.map_err(|e| {
                 cloud_error(
                     "DescribeInstances",
@@ -638,7 +779,7 @@ impl Cloud {
             .send();
         let mut instances = Vec::new();
         loop {
-            let page = self.call("DescribeInstances", pages.next()).await;
+            let page = self.next_page("DescribeInstances", pages.next()).await;
             let Some(page) = page else { break };
             let page = page.map_err(|e| {
                 cloud_error(
@@ -835,6 +976,92 @@ fn iam_tags(tags: &Tags) -> Vec<Tag> {
                 .expect("key and value are set")
         })
         .collect()
+}
+
+/// How to read the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FetchStrategy {
+    /// The one with fewer calls for the work at hand.
+    #[default]
+    Auto,
+    /// GetRole, GetRolePolicy, ... for each object: about three calls a role.
+    PerObject,
+    /// GetAccountAuthorizationDetails: every role with its policies in a page per 1,000.
+    Bulk,
+}
+
+/// Per object costs about three calls per role the spec names (GetRole, GetRolePolicy,
+/// ListAttachedRolePolicies or a second GetRolePolicy); bulk costs one call per 1,000 roles
+/// in the account and saves the ListRoles that per object needs for stray pod roles. Past
+/// this many roles bulk wins even on a large account, and both run concurrently.
+pub const BULK_ABOVE_ROLES: usize = 20;
+
+impl FetchStrategy {
+    /// Auto made concrete for this desired state.
+    pub fn resolve(self, desired: &DesiredState) -> FetchStrategy {
+        match self {
+            FetchStrategy::Auto if desired.roles.len() > BULK_ABOVE_ROLES => FetchStrategy::Bulk,
+            FetchStrategy::Auto => FetchStrategy::PerObject,
+            concrete => concrete,
+        }
+    }
+}
+
+/// What to read of one role the desired state names.
+#[derive(Debug, Default)]
+struct WantedRole {
+    read_role: bool,
+    attachments: bool,
+    policies: Vec<String>,
+}
+
+fn wanted_roles(desired: &DesiredState) -> BTreeMap<String, WantedRole> {
+    let mut wanted: BTreeMap<String, WantedRole> = BTreeMap::new();
+    for role in desired
+        .roles
+        .iter()
+        .filter(|r| r.lifecycle != Lifecycle::Ignore)
+    {
+        let w = wanted.entry(role.name.clone()).or_default();
+        w.read_role = true;
+        w.attachments = role.managed_policies.is_some();
+    }
+    for rp in desired
+        .role_policies
+        .iter()
+        .filter(|p| p.lifecycle != Lifecycle::Ignore)
+    {
+        wanted
+            .entry(rp.role.clone())
+            .or_default()
+            .policies
+            .push(rp.name.clone());
+    }
+    wanted
+}
+
+fn role_from_detail(detail: &aws_sdk_iam::types::RoleDetail, attachments: bool) -> ActualRole {
+    ActualRole {
+        name: detail.role_name().unwrap_or_default().to_string(),
+        id: detail.role_id().unwrap_or_default().to_string(),
+        arn: detail.arn().unwrap_or_default().to_string(),
+        path: detail.path().unwrap_or("/").to_string(),
+        trust_policy: decode_aws_document(detail.assume_role_policy_document().unwrap_or_default()),
+        tags: detail
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        managed_policies: attachments.then(|| {
+            detail
+                .attached_managed_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .map(str::to_string)
+                .collect()
+        }),
+        inline_policies: None,
+    }
 }
 
 /// What a read found.

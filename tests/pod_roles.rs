@@ -427,3 +427,109 @@ async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes
         .await
         .unwrap();
 }
+
+fn calls(path: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_object_and_bulk_reads_give_the_same_plan() {
+    let name = common::unique_cluster("fetch");
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let other = managed_policy(&format!("{short}-other")).await;
+    let yaml = |roles: &[&str]| {
+        ClusterYaml::new(&name).with_iam(&pod_identity("kube2iam", &readonly, roles))
+    };
+    let c = Cluster::new_named(&name, |_| yaml(&["a", "b", "c"])).await;
+    assert_eq!(c.apply().await.code, 0);
+
+    // Drift of every kind the plan knows.
+    let iam = iam_client().await;
+    let (a, b, nodes) = (
+        format!("a.pods.{name}"),
+        format!("b.pods.{name}"),
+        format!("nodes.{name}"),
+    );
+    iam.update_assume_role_policy()
+        .role_name(&a)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(&b)
+        .policy_name(&b)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name(&b)
+        .policy_arn(&other)
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(&nodes)
+        .policy_name(&nodes)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    c.rewrite(yaml(&["a", "b"])); // c.pods is now an owned stray
+
+    let dir = common::scratch_dir(&name);
+    let (per_object_calls, bulk_calls) = (dir.join("per-object.json"), dir.join("bulk.json"));
+    let per_object = c
+        .run(&[
+            "--fetch",
+            "per-object",
+            "--calls-json",
+            per_object_calls.to_str().unwrap(),
+        ])
+        .await;
+    let bulk = c
+        .run(&[
+            "--fetch",
+            "bulk",
+            "--calls-json",
+            bulk_calls.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(per_object.code, 0, "{per_object:?}");
+    for expected in [
+        format!("  IAMRole/{a}\n  \tTrustPolicy\n"),
+        format!("  IAMRolePolicy/{b}\n  \tPolicyDocument\n"),
+        format!("  IAMRolePolicyAttachment/{b}/{other}\n"),
+        format!("  IAMRole/c.pods.{name}\n"),
+        format!("  IAMRolePolicy/{nodes}\n"),
+    ] {
+        assert!(
+            per_object.stdout.contains(&expected),
+            "{expected:?} missing:\n{per_object:?}"
+        );
+    }
+    assert_eq!(
+        per_object.stdout, bulk.stdout,
+        "the two strategies must plan alike"
+    );
+    assert_eq!(per_object.code, bulk.code);
+
+    let (per_object_calls, bulk_calls) = (calls(&per_object_calls), calls(&bulk_calls));
+    assert!(per_object_calls["GetRole"] >= 5, "{per_object_calls:?}");
+    assert!(!per_object_calls.contains_key("GetAccountAuthorizationDetails"));
+    assert_eq!(
+        bulk_calls["GetAccountAuthorizationDetails"], 1,
+        "{bulk_calls:?}"
+    );
+    assert!(
+        !bulk_calls.contains_key("GetRole") && !bulk_calls.contains_key("GetRolePolicy"),
+        "{bulk_calls:?}"
+    );
+    let total = |m: &std::collections::BTreeMap<String, u64>| m.values().sum::<u64>();
+    assert!(
+        total(&bulk_calls) < total(&per_object_calls),
+        "{bulk_calls:?} vs {per_object_calls:?}"
+    );
+}

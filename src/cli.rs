@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -92,6 +93,11 @@ pub struct UpdateArgs {
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+
+    /// How many seconds one operation may wait for IAM's eventual consistency (a role just
+    /// created not yet accepted as a principal, or not yet visible).
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub consistency_timeout: u64,
 }
 
 /// Runs the command and returns the process's exit code.
@@ -144,7 +150,15 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let cloud = match connect(args.endpoint_url.clone(), &cluster, args.concurrency.into()).await {
+    let timeout = Duration::from_secs(args.consistency_timeout);
+    let cloud = match connect(
+        args.endpoint_url.clone(),
+        &cluster,
+        args.concurrency.into(),
+        timeout,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -231,7 +245,14 @@ async fn annotations(args: AnnotationsArgs) -> i32 {
             }
         }
         None => {
-            let cloud = match connect(args.endpoint_url.clone(), &cluster, 4).await {
+            let cloud = match connect(
+                args.endpoint_url.clone(),
+                &cluster,
+                4,
+                Duration::from_secs(120),
+            )
+            .await
+            {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -249,12 +270,14 @@ async fn connect(
     endpoint_url: Option<String>,
     cluster: &spec::ClusterSpec,
     concurrency: usize,
+    consistency_timeout: Duration,
 ) -> Result<Cloud, i32> {
     Cloud::connect(&ConnectOptions {
         endpoint_url,
         fallback_region: cluster.region.clone(),
         cluster_region: cluster.region.clone(),
         concurrency,
+        consistency_timeout,
     })
     .await
     .map_err(fail)

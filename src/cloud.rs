@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -52,7 +53,7 @@ impl std::error::Error for CloudError {}
 #[error("{0}")]
 pub struct ConnectError(pub String);
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Overrides `AWS_ENDPOINT_URL` and the config files.
     pub endpoint_url: Option<String>,
@@ -62,11 +63,27 @@ pub struct ConnectOptions {
     pub cluster_region: Option<String>,
     /// How many calls may be in flight at once.
     pub concurrency: usize,
+    /// How long to wait out IAM's eventual consistency for one operation.
+    pub consistency_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            endpoint_url: None,
+            fallback_region: None,
+            cluster_region: None,
+            concurrency: 8,
+            // Terraform's AWS provider waits two minutes for IAM to propagate.
+            consistency_timeout: Duration::from_secs(120),
+        }
+    }
 }
 
 /// An IAM client that counts its calls by operation, the cost that matters on a real account.
 #[derive(Clone)]
 pub struct Cloud {
+    consistency_timeout: Duration,
     iam: aws_sdk_iam::Client,
     ec2: aws_sdk_ec2::Client,
     sts: aws_sdk_sts::Client,
@@ -79,7 +96,20 @@ impl Cloud {
     /// config files). Both are checked here, before any call, so that a missing one is a
     /// clear error rather than a failed request.
     pub async fn connect(options: &ConnectOptions) -> Result<Cloud, ConnectError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        // Throttling and 5xx answers are retried by the SDK's standard mode: exponential
+        // backoff with full jitter. IAM's rate limits cannot be raised, so more attempts and a
+        // longer ceiling than the SDK's default of three.
+        let retry = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(8)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20));
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .build();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts);
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
@@ -115,6 +145,7 @@ impl Cloud {
             .region(region)
             .build();
         Ok(Cloud {
+            consistency_timeout: options.consistency_timeout,
             iam: aws_sdk_iam::Client::from_conf(config),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             sts: aws_sdk_sts::Client::new(&sdk),
@@ -810,8 +841,41 @@ impl Cloud {
         Ok(instances)
     }
 
-    /// Carries out one operation of a plan.
+    /// Carries out one operation of a plan, waiting out IAM's eventual consistency: right
+    /// after a role is created another role's trust policy may not accept it as a principal
+    /// yet ("Invalid principal in policy"), and a new role or profile may not be visible to
+    /// the next call (NoSuchEntity). Those are retried with growing, jittered waits until the
+    /// consistency timeout; every other error returns at once with AWS's message.
     pub async fn execute(&self, op: &Operation) -> Result<(), CloudError> {
+        let start = Instant::now();
+        let mut wait = Duration::from_millis(250);
+        loop {
+            match self.execute_once(op).await {
+                Err(e) if still_propagating(op, &e) => {
+                    if start.elapsed() + wait > self.consistency_timeout {
+                        return Err(CloudError {
+                            message: format!(
+                                "{} (still failing after waiting {}s for IAM to propagate)",
+                                e.message,
+                                start.elapsed().as_secs()
+                            ),
+                            ..e
+                        });
+                    }
+                    tracing::info!(
+                        operation = op.action(),
+                        "waiting for IAM to propagate: {}",
+                        e.message
+                    );
+                    tokio::time::sleep(jittered(wait)).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn execute_once(&self, op: &Operation) -> Result<(), CloudError> {
         let action = op.action();
         match op {
             Operation::CreateRole {
@@ -964,6 +1028,30 @@ impl Cloud {
             }
         }
     }
+}
+
+/// The errors IAM gives while a just-made object propagates.
+fn still_propagating(op: &Operation, e: &CloudError) -> bool {
+    match op {
+        Operation::CreateRole { .. } | Operation::UpdateAssumeRolePolicy { .. } => {
+            e.code.as_deref() == Some("MalformedPolicyDocument")
+                && e.message.to_ascii_lowercase().contains("invalid principal")
+        }
+        Operation::PutRolePolicy { .. }
+        | Operation::AttachRolePolicy { .. }
+        | Operation::AddRoleToInstanceProfile { .. } => e.code.as_deref() == Some("NoSuchEntity"),
+        _ => false,
+    }
+}
+
+/// Between half and the whole of `wait`, so that concurrent waits do not retry in step.
+fn jittered(wait: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let fraction = 0.5 + f64::from(nanos % 1000) / 2000.0;
+    wait.mul_f64(fraction)
 }
 
 fn iam_tags(tags: &Tags) -> Vec<Tag> {

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinSet;
 
 use crate::cloud::{Cloud, CloudError};
@@ -25,8 +26,49 @@ impl ApplyReport {
     }
 }
 
-/// Applies every change of the plan, printing each as it completes.
-pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write) -> ApplyReport {
+/// How far an apply has got: a bar on a terminal, nothing otherwise (the printed lines
+/// are the progress then).
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(total: usize, terminal: bool) -> Progress {
+        Progress(terminal.then(|| {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} changes, {elapsed}")
+                    .expect("a valid template"),
+            );
+            bar
+        }))
+    }
+
+    /// Prints a line without tearing the bar, and counts it.
+    fn done(&self, out: &mut dyn Write, line: &str) {
+        match &self.0 {
+            Some(bar) => {
+                bar.suspend(|| {
+                    let _ = writeln!(out, "{line}");
+                });
+                bar.inc(1);
+            }
+            None => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Applies every change of the plan, printing each as it completes. `terminal` adds a
+/// progress bar on stderr.
+pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write, terminal: bool) -> ApplyReport {
+    let progress = Progress::new(plan.changes.len(), terminal);
     let mut report = ApplyReport::default();
     let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.stage).collect();
     stages.sort_unstable();
@@ -55,16 +97,20 @@ pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write) -> ApplyRepo
             let (change, result) = joined.expect("apply task panicked");
             match result {
                 Ok(()) => {
-                    let _ = writeln!(out, "{:<26}{}", change.operation.action(), change.id);
+                    progress.done(
+                        out,
+                        &format!("{:<26}{}", change.operation.action(), change.id),
+                    );
                     report.applied.push(change);
                 }
                 Err(e) => {
-                    let _ = writeln!(out, "Error: {}: {e}", change.id);
+                    progress.done(out, &format!("Error: {}: {e}", change.id));
                     report.failed.push((change, e));
                 }
             }
         }
     }
+    progress.finish();
     let _ = out.flush();
     report
 }

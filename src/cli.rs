@@ -207,7 +207,8 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
         };
     }
 
-    let report = apply::apply(&cloud, &plan, &mut stdout).await;
+    let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+    let report = apply::apply(&cloud, &plan, &mut stdout, terminal).await;
     tracing::debug!(calls = ?cloud.call_counts(), "applied");
     if report.succeeded() {
         let _ = writeln!(stdout, "\nApplied {} changes.", report.applied.len());

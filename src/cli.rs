@@ -17,6 +17,16 @@ use crate::{apply, build, lifecycle, plan, rolling, spec};
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
+/// With --detailed-exitcode: changes or drift pending.
+pub const EXIT_PENDING: i32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// kops-style sections for people.
+    Text,
+    /// One JSON document (schema: docs/plan-json.md).
+    Json,
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,6 +95,15 @@ pub struct UpdateArgs {
     /// fewer calls for this spec.
     #[arg(long, value_enum, default_value_t = FetchStrategy::Auto)]
     pub fetch: FetchStrategy,
+
+    /// How to print the plan: text, or one JSON document (schema in docs/plan-json.md).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Exit 0 when nothing is left to do, 2 when changes or drift are pending, 1 on errors,
+    /// as `terraform plan -detailed-exitcode`.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 
     /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
     #[arg(long, value_name = "FILE")]
@@ -191,36 +210,70 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
     tracing::debug!(calls = ?cloud.call_counts(), "read the account");
 
     let stale = stale_instances(&cloud, &cluster).await;
+    let json = args.output == OutputFormat::Json;
     let mut stdout = std::io::stdout();
-    let _ = write!(
-        stdout,
-        "{}{}{stale}",
-        render::render_changes(&plan, style()),
-        render::pod_role_notes(&pods)
-    );
-    if !args.yes || !plan.has_changes() || !plan.errors.is_empty() {
-        let _ = writeln!(stdout, "{}", render::closing_line(&plan));
-        return if plan.errors.is_empty() {
-            EXIT_OK
-        } else {
-            EXIT_ERROR
-        };
+    if !json {
+        let _ = write!(
+            stdout,
+            "{}{}{}",
+            render::render_changes(&plan, style()),
+            render::pod_role_notes(&pods),
+            rolling::render(&stale)
+        );
     }
-
-    let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
-    let report = apply::apply(&cloud, &plan, &mut stdout, terminal).await;
-    tracing::debug!(calls = ?cloud.call_counts(), "applied");
-    if report.succeeded() {
-        let _ = writeln!(stdout, "\nApplied {} changes.", report.applied.len());
-        EXIT_OK
+    let apply_now = args.yes && plan.has_changes() && plan.errors.is_empty();
+    let report = if apply_now {
+        let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+        // In JSON mode stdout carries only the document; the progress lines go to stderr.
+        let mut stderr = std::io::stderr();
+        let out: &mut dyn Write = if json { &mut stderr } else { &mut stdout };
+        let report = apply::apply(&cloud, &plan, out, terminal && !json).await;
+        tracing::debug!(calls = ?cloud.call_counts(), "applied");
+        Some(report)
     } else {
+        None
+    };
+
+    if json {
+        let doc = render::json::plan_document(&cluster.name, &plan, &pods, &stale, report.as_ref());
+        let _ = writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON serialises")
+        );
+    } else {
+        match &report {
+            None => {
+                let _ = writeln!(stdout, "{}", render::closing_line(&plan));
+            }
+            Some(r) if r.succeeded() => {
+                let _ = writeln!(stdout, "\nApplied {} changes.", r.applied.len());
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(r) = report.as_ref().filter(|r| !r.succeeded()) {
         eprintln!(
             "\nError: stopped after {} failed change(s): {} applied, {} not attempted. Fix the cause and run again; the next run finishes the rest.",
-            report.failed.len(),
-            report.applied.len(),
-            report.not_started.len()
+            r.failed.len(),
+            r.applied.len(),
+            r.not_started.len()
         );
-        EXIT_ERROR
+    }
+    exit_code(&plan, report.as_ref(), args.detailed_exitcode)
+}
+
+/// 1 for errors; with --detailed-exitcode, as `terraform plan -detailed-exitcode`, 2 when
+/// something is left to do: changes not applied, or drift rolecall may not fix.
+fn exit_code(plan: &plan::Plan, report: Option<&apply::ApplyReport>, detailed: bool) -> i32 {
+    if !plan.errors.is_empty() || report.is_some_and(|r| !r.succeeded()) {
+        return EXIT_ERROR;
+    }
+    let pending = (plan.has_changes() && report.is_none()) || !plan.drift.is_empty();
+    if detailed && pending {
+        EXIT_PENDING
+    } else {
+        EXIT_OK
     }
 }
 
@@ -371,14 +424,17 @@ async fn roles_of(
     Ok(roles)
 }
 
-/// The section on instances to roll. Listing them needs EC2 read access, which an IAM-only
-/// role may lack: then it is a warning, not a failure.
-async fn stale_instances(cloud: &Cloud, cluster: &spec::ClusterSpec) -> String {
+/// The instances to roll. Listing them needs EC2 read access, which an IAM-only role may
+/// lack: then it is a warning, not a failure.
+async fn stale_instances(
+    cloud: &Cloud,
+    cluster: &spec::ClusterSpec,
+) -> Vec<rolling::StaleInstance> {
     match cloud.cluster_instances(&cluster.name).await {
-        Ok(instances) => rolling::render(&rolling::stale_instances(cluster, &instances)),
+        Ok(instances) => rolling::stale_instances(cluster, &instances),
         Err(e) => {
             tracing::warn!("could not list the cluster's instances to find those that need a rolling update: {e}");
-            String::new()
+            Vec::new()
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+pub mod json;
+
 use similar::TextDiff;
 
 use crate::plan::{Change, ChangeKind, FieldChange, Plan, Problem};

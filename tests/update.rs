@@ -294,3 +294,79 @@ async fn an_aws_error_stops_the_run_with_its_message_and_the_next_run_converges(
     assert_account_matches(&c.desired()).await;
     assert_eq!(c.dry_run().await.stdout, format!("{NO_CHANGES}\n"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_output_and_detailed_exit_codes_fit_pipelines() {
+    let c = Cluster::new("json", ClusterYaml::new).await;
+    let json = |run: &common::Run| -> serde_json::Value {
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{run:?}"))
+    };
+
+    let pending = c.run(&["--output", "json", "--detailed-exitcode"]).await;
+    assert_eq!(pending.code, 2, "pending changes: {pending:?}");
+    let doc = json(&pending);
+    assert_eq!(doc["format_version"], "1");
+    assert_eq!(doc["cluster"], c.name.as_str());
+    assert_eq!(doc["has_changes"], true);
+    let changes = doc["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 12);
+    let role = changes
+        .iter()
+        .find(|ch| ch["id"] == format!("IAMRole/{}", c.role("nodes")))
+        .unwrap();
+    assert_eq!(role["action"], "create");
+    assert_eq!(role["operation"], "CreateRole");
+    assert_eq!(role["type"], "IAMRole");
+    assert!(c.proxy.writes().is_empty());
+
+    let applied = c
+        .run(&["--yes", "--output", "json", "--detailed-exitcode"])
+        .await;
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let doc = json(&applied);
+    assert_eq!(doc["applied"]["succeeded"], true);
+    assert_eq!(doc["applied"]["done"].as_array().unwrap().len(), 12);
+    assert!(
+        applied.stderr.contains("CreateRole"),
+        "progress lines go to stderr: {applied:?}"
+    );
+
+    let converged = c.run(&["--detailed-exitcode"]).await;
+    assert_eq!(converged.code, 0, "{converged:?}");
+
+    // Drift rolecall may not fix is pending too.
+    let nodes = c.role("nodes");
+    iam_client()
+        .await
+        .put_role_policy()
+        .role_name(&nodes)
+        .policy_name(&nodes)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let drift = c
+        .run(&[
+            "--detailed-exitcode",
+            "--output",
+            "json",
+            "--lifecycle-overrides",
+            "IAMRolePolicy=ExistsAndWarnIfChanges",
+        ])
+        .await;
+    assert_eq!(drift.code, 2, "{drift:?}");
+    let doc = json(&drift);
+    assert_eq!(doc["has_changes"], false);
+    assert_eq!(doc["drift"][0]["id"], format!("IAMRolePolicy/{nodes}"));
+    assert_eq!(doc["drift"][0]["lifecycle"], "ExistsAndWarnIfChanges");
+
+    let invalid = c
+        .run(&[
+            "--detailed-exitcode",
+            "--lifecycle-overrides",
+            "IAMRole=Nope",
+        ])
+        .await;
+    assert_eq!(invalid.code, 1, "{invalid:?}");
+}

@@ -1,0 +1,89 @@
+//! The plan for machines: one JSON document (`--output json`), its schema in
+//! docs/plan-json.md. Built field by field so that the schema is what this file says, not
+//! whatever the internal types happen to hold.
+
+use serde_json::{json, Value};
+
+use crate::apply::ApplyReport;
+use crate::build::pod_roles::PodRoleSummary;
+use crate::plan::{ChangeKind, FieldChange, Plan, Problem};
+use crate::rolling::StaleInstance;
+
+/// Bumped on any change that could break a reader.
+pub const FORMAT_VERSION: &str = "1";
+
+fn fields(fields: &[FieldChange]) -> Value {
+    fields
+        .iter()
+        .map(|f| json!({"field": f.field, "old": f.old, "new": f.new, "document": f.document}))
+        .collect()
+}
+
+fn problems(list: &[Problem]) -> Value {
+    list.iter()
+        .map(|p| json!({"id": p.id.to_string(), "message": p.message}))
+        .collect()
+}
+
+fn action(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Create => "create",
+        ChangeKind::Modify => "modify",
+        ChangeKind::Delete => "delete",
+    }
+}
+
+/// The whole document. `applied` is present after `--yes`.
+pub fn plan_document(
+    cluster: &str,
+    plan: &Plan,
+    pods: &PodRoleSummary,
+    stale: &[StaleInstance],
+    applied: Option<&ApplyReport>,
+) -> Value {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id.to_string(),
+                "type": c.id.kind.name(),
+                "name": c.id.name,
+                "action": action(c.kind),
+                "operation": c.operation.action(),
+                "stage": c.stage,
+                "fields": fields(&c.fields),
+            })
+        })
+        .collect();
+    let drift: Vec<Value> = plan
+        .drift
+        .iter()
+        .map(|d| json!({"id": d.id.to_string(), "lifecycle": d.lifecycle.name(), "fields": fields(&d.fields)}))
+        .collect();
+    let roll: Vec<Value> = stale
+        .iter()
+        .map(|s| json!({"instance": s.id, "group": s.group, "current_profile": s.current, "expected_profile": s.expected}))
+        .collect();
+    let mut doc = json!({
+        "format_version": FORMAT_VERSION,
+        "cluster": cluster,
+        "has_changes": plan.has_changes(),
+        "changes": changes,
+        "drift": drift,
+        "warnings": problems(&plan.warnings),
+        "errors": problems(&plan.errors),
+        "ignored": plan.ignored.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+        "instances_to_roll": roll,
+        "kiam_assume_role_arn": pods.kiam_server_arn,
+    });
+    if let Some(report) = applied {
+        doc["applied"] = json!({
+            "succeeded": report.succeeded(),
+            "done": report.applied.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+            "failed": report.failed.iter().map(|(c, e)| json!({"id": c.id.to_string(), "error": e.to_string()})).collect::<Vec<_>>(),
+            "not_started": report.not_started.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+        });
+    }
+    doc
+}

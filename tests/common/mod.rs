@@ -181,15 +181,30 @@ impl std::fmt::Debug for Run {
 /// Runs the rolecall binary against `endpoint` with test credentials and no AWS config
 /// files, so nothing on the machine leaks in.
 pub async fn rolecall(endpoint: &str, args: &[&str]) -> Run {
+    rolecall_with_env(
+        endpoint,
+        args,
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )
+    .await
+}
+
+/// Like [`rolecall`], with exactly these AWS variables (and no config files).
+pub async fn rolecall_with_env(endpoint: &str, args: &[&str], aws_env: &[(&str, &str)]) -> Run {
+    let home = std::env::temp_dir().join("rolecall-tests-empty-home");
+    std::fs::create_dir_all(&home).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
         .args(args)
         .arg("--endpoint-url")
         .arg(endpoint)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
+        .env("HOME", &home)
+        .envs(aws_env.iter().copied())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
         .output()

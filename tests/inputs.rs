@@ -1,0 +1,234 @@
+//! The input catalogue: every kind of bad input, run through the rolecall binary with the
+//! recording proxy in front of LocalStack. Each gets one clear error naming the file, line or
+//! field, exit code 1, and the proxy shows that no request reached AWS.
+
+mod common;
+
+use common::spec::ClusterYaml;
+use common::{
+    localstack, rolecall, rolecall_with_env, scratch_dir, unique_cluster, write_spec,
+    RecordingProxy,
+};
+
+/// Runs rolecall on `text` and checks it was refused before any request.
+async fn refused(test: &str, text: &str, extra: &[&str]) -> (String, String) {
+    let name = unique_cluster(test);
+    let path = write_spec(&scratch_dir(&name), "cluster.yaml", text);
+    let proxy = RecordingProxy::start(&localstack()).await;
+    let path = path.display().to_string();
+    let mut args = vec!["update", "-f", path.as_str(), "--yes"];
+    args.extend_from_slice(extra);
+    let run = rolecall(&proxy.endpoint, &args).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        proxy.actions().is_empty(),
+        "requests reached AWS: {:?}",
+        proxy.actions()
+    );
+    assert_eq!(run.stdout, "", "{run:?}");
+    (run.stderr, path)
+}
+
+fn cluster() -> String {
+    ClusterYaml::new("inputs.k8s.local").render()
+}
+
+/// The 1-based line of the first occurrence of `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle in text")
+        + 1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_yaml() {
+    let text = cluster().replace("  cloudProvider: aws\n", "  cloudProvider: [aws\n");
+    let (err, path) = refused("malformed", &text, &[]).await;
+    assert!(err.starts_with(&format!("Error: {path}:")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_cluster_or_two() {
+    let text = cluster();
+    let groups = &text[text.find("---").unwrap() + 4..];
+    let (err, _) = refused("no-cluster", groups, &[]).await;
+    assert_eq!(
+        err,
+        "Error: kind: no Cluster document in the input; one is required\n"
+    );
+    let doubled = format!("{text}---\n{text}");
+    let (err, path) = refused("two-clusters", &doubled, &[]).await;
+    let second = line_of(&doubled[1..], "kind: Cluster") + 1;
+    assert!(
+        err.starts_with(&format!(
+            "Error: kind: 2 Cluster documents in the input ({path}:2:7, {path}:"
+        )),
+        "{err} (second at line {second})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_instance_group_role() {
+    let text = cluster().replace("role: Bastion", "role: Jumphost");
+    let (err, path) = refused("role", &text, &[]).await;
+    let line = line_of(&text, "role: Jumphost");
+    assert_eq!(
+        err,
+        format!("Error: {path}:{line}:9: spec.role: unknown instance group role \"Jumphost\"; valid roles are Master, Node and Bastion\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_roles_on_one_profile_and_an_invalid_profile_arn() {
+    let arn = "arn:aws:iam::000000000000:instance-profile/shared";
+    let text = cluster()
+        .replace(
+            "  role: Node\n",
+            &format!("  role: Node\n  iam:\n    profile: {arn}\n"),
+        )
+        .replace(
+            "  role: Bastion\n",
+            &format!("  role: Bastion\n  iam:\n    profile: {arn}\n"),
+        );
+    let (err, _) = refused("shared-profile", &text, &[]).await;
+    assert!(
+        err.contains(&format!("spec.iam.profile: instance groups nodes (Node) and bastions (Bastion) share the instance profile {arn}; a profile holds one role")),
+        "{err}"
+    );
+    let text = cluster().replace(
+        "  role: Node\n",
+        "  role: Node\n  iam:\n    profile: nodes-profile\n",
+    );
+    let (err, path) = refused("bad-arn", &text, &[]).await;
+    let line = line_of(&text, "profile: nodes-profile");
+    assert_eq!(
+        err,
+        format!("Error: {path}:{line}:14: spec.iam.profile: \"nodes-profile\" is not an instance profile ARN such as arn:aws:iam::123456789012:instance-profile/name\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn additional_policies_bad_json_bad_effect_unknown_key() {
+    let bad_json = ClusterYaml::new("inputs.k8s.local")
+        .with_node_policy("[\n  {\"Effect\": \"Allow\",\n   \"Action\": [\"sqs:*\",]}\n]")
+        .render();
+    let (err, path) = refused("bad-json", &bad_json, &[]).await;
+    let line = line_of(&bad_json, "      [");
+    assert_eq!(
+        err,
+        format!("Error: {path}:{line}:7: spec.additionalPolicies.node: is not valid JSON: trailing comma at line 3 column 23 of the policy\n")
+    );
+    let bad_effect = ClusterYaml::new("inputs.k8s.local")
+        .with_node_policy(r#"[{"Effect": "Permit", "Action": "s3:*", "Resource": "*"}]"#)
+        .render();
+    let (err, _) = refused("bad-effect", &bad_effect, &[]).await;
+    assert!(err.contains("spec.additionalPolicies.node: statement 0 has Effect \"Permit\"; it must be \"Allow\" or \"Deny\""), "{err}");
+    let unknown = cluster().replace(
+        "  etcdClusters:",
+        "  additionalPolicies:\n    workers: '[]'\n  etcdClusters:",
+    );
+    let (err, _) = refused("unknown-key", &unknown, &[]).await;
+    assert!(err.contains("spec.additionalPolicies.workers: unknown role key \"workers\"; valid keys are master, node and bastion"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_a_policy_over_10240_and_a_role_name_over_64() {
+    let resources: Vec<String> = (0..400)
+        .map(|i| format!("\"arn:aws:s3:::bucket-{i:04}/*\""))
+        .collect();
+    let big = ClusterYaml::new("inputs.k8s.local")
+        .with_node_policy(&format!(
+            r#"[{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}]"#,
+            resources.join(", ")
+        ))
+        .render();
+    let (err, _) = refused("too-big", &big, &[]).await;
+    assert!(err.contains("spec.additionalPolicies.node: the inline policies of role nodes.inputs.k8s.local add up to"), "{err}");
+    assert!(
+        err.contains("characters without white space; IAM allows at most 10240"),
+        "{err}"
+    );
+
+    let long = format!("{}.k8s.local", "x".repeat(60));
+    let (err, _) = refused("long-name", &ClusterYaml::new(&long).render(), &[]).await;
+    assert!(err.contains(&format!("metadata.name: the role name \"masters.{long}\" is 78 characters long; IAM allows at most 64")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_lifecycle_overrides() {
+    let (err, _) = refused(
+        "bad-lifecycle",
+        &cluster(),
+        &["--lifecycle-overrides", "IAMRole=Sometimes"],
+    )
+    .await;
+    assert_eq!(
+        err,
+        "Error: --lifecycle-overrides: unknown lifecycle \"Sometimes\" in \"IAMRole=Sometimes\"; valid lifecycles are Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates, ExistsAndWarnIfChanges\n"
+    );
+    let (err, _) = refused(
+        "bad-type",
+        &cluster(),
+        &["--lifecycle-overrides", "IAMUser=Ignore"],
+    )
+    .await;
+    assert!(err.starts_with("Error: --lifecycle-overrides: unknown type \"IAMUser\" in \"IAMUser=Ignore\"; valid types are IAMInstanceProfile, "), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_file() {
+    let proxy = RecordingProxy::start(&localstack()).await;
+    let run = rolecall(
+        &proxy.endpoint,
+        &["update", "-f", "/nonexistent/cluster.yaml"],
+    )
+    .await;
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, "Error: /nonexistent/cluster.yaml: cannot read the file: No such file or directory (os error 2)\n");
+    assert!(proxy.actions().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_region_or_no_credentials() {
+    let name = unique_cluster("no-creds");
+    // Without subnets the spec names no region either.
+    let text = ClusterYaml::new(&name).render().replace(
+        "  subnets:\n  - name: us-east-1a\n    zone: us-east-1a\n",
+        "",
+    );
+    let path = write_spec(&scratch_dir(&name), "cluster.yaml", &text)
+        .display()
+        .to_string();
+    let proxy = RecordingProxy::start(&localstack()).await;
+    let args = ["update", "-f", path.as_str()];
+
+    let no_region = rolecall_with_env(
+        &proxy.endpoint,
+        &args,
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    )
+    .await;
+    assert_eq!(no_region.code, 1, "{no_region:?}");
+    assert!(
+        no_region
+            .stderr
+            .contains("Error: no AWS region: set AWS_REGION"),
+        "{no_region:?}"
+    );
+
+    let no_credentials =
+        rolecall_with_env(&proxy.endpoint, &args, &[("AWS_REGION", "us-east-1")]).await;
+    assert_eq!(no_credentials.code, 1, "{no_credentials:?}");
+    assert!(
+        no_credentials
+            .stderr
+            .contains("Error: no AWS credentials found"),
+        "{no_credentials:?}"
+    );
+    assert!(proxy.actions().is_empty(), "{:?}", proxy.actions());
+}

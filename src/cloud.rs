@@ -126,12 +126,22 @@ impl Cloud {
         let provider = sdk.credentials_provider().ok_or_else(|| {
             ConnectError("no AWS credentials provider is configured: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into())
         })?;
-        // Only whether credentials exist is reported, never what they are.
-        if let Err(e) = provider.provide_credentials().await {
-            return Err(ConnectError(format!(
+        // Only whether credentials exist is reported, never what they are; once known, they
+        // are masked in every log line.
+        match provider.provide_credentials().await {
+            Ok(credentials) => {
+                crate::redact::register(credentials.access_key_id());
+                crate::redact::register(credentials.secret_access_key());
+                if let Some(token) = credentials.session_token() {
+                    crate::redact::register(token);
+                }
+            }
+            Err(e) => {
+                return Err(ConnectError(format!(
                 "no AWS credentials found ({}): set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                 credential_error_summary(&e)
             )));
+            }
         }
         let ec2_region = options
             .cluster_region

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod redact;
 pub mod render;
 pub mod rolling;
 pub mod spec;

@@ -370,3 +370,38 @@ async fn json_output_and_detailed_exit_codes_fit_pipelines() {
         .await;
     assert_eq!(invalid.code, 1, "{invalid:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credential_appears_in_any_output_at_any_log_level() {
+    let c = Cluster::new("secrets", ClusterYaml::new).await;
+    let (key_id, secret, token) = (
+        "AKIASENTINEL00000001",
+        "SENTINEL/secret+access/key0000000000000",
+        "SENTINEL-session-token-0000000000000000",
+    );
+    let env = [
+        ("AWS_ACCESS_KEY_ID", key_id),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_SESSION_TOKEN", token),
+        ("AWS_REGION", "us-east-1"),
+        ("RUST_LOG", "trace"),
+    ];
+    let spec = c.spec_path.clone();
+    for args in [
+        vec!["-vv", "update", "-f", spec.as_str(), "--yes"],
+        vec!["-vv", "update", "-f", spec.as_str(), "--output", "json"],
+    ] {
+        let run = common::rolecall_with_env(&c.proxy.endpoint, &args, &env).await;
+        assert_eq!(
+            run.code,
+            0,
+            "{}",
+            run.stderr.lines().last().unwrap_or_default()
+        );
+        assert!(run.stderr.lines().count() > 100, "trace logs were written");
+        for sentinel in [key_id, secret, token, "SENTINEL"] {
+            assert!(!run.stdout.contains(sentinel), "{sentinel} in stdout");
+            assert!(!run.stderr.contains(sentinel), "{sentinel} in the logs");
+        }
+    }
+}

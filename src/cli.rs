@@ -12,7 +12,7 @@ use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
 use crate::model::{ActualState, DesiredState};
 use crate::render::{self, Style};
 use crate::spec::InstanceRole;
-use crate::{apply, build, lifecycle, plan, rolling, spec};
+use crate::{apply, build, lifecycle, lint, plan, rolling, spec};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -104,6 +104,11 @@ pub struct UpdateArgs {
     /// as `terraform plan -detailed-exitcode`.
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Make the security lint's findings errors (nothing is applied), except on the
+    /// policies kops itself generates.
+    #[arg(long)]
+    pub strict: bool,
 
     /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
     #[arg(long, value_name = "FILE")]
@@ -206,7 +211,12 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
-    let plan = plan::plan(&desired, &actual);
+    let mut plan = plan::plan(&desired, &actual);
+    let kops_policies = InstanceRole::ALL
+        .map(|r| build::iam_name(r, &cluster.name))
+        .into_iter()
+        .collect();
+    lint::add_to_plan(&mut plan, lint::lint(&desired), args.strict, &kops_policies);
     tracing::debug!(calls = ?cloud.call_counts(), "read the account");
 
     let stale = stale_instances(&cloud, &cluster).await;

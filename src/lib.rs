@@ -10,6 +10,7 @@ pub mod build;
 pub mod cli;
 pub mod cloud;
 pub mod lifecycle;
+pub mod lint;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -209,7 +209,7 @@ impl Plan {
         self.changes.iter().filter(move |c| c.kind == kind)
     }
 
-    fn sort(&mut self) {
+    pub(crate) fn sort(&mut self) {
         self.changes.sort_by(|a, b| a.id.cmp(&b.id));
         self.drift.sort_by(|a, b| a.id.cmp(&b.id));
         self.warnings.sort_by(|a, b| a.id.cmp(&b.id));

@@ -405,3 +405,32 @@ async fn no_credential_appears_in_any_output_at_any_log_level() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_lint_warns_and_strict_refuses_to_write() {
+    let c = Cluster::new("lint", |n| {
+        ClusterYaml::new(n)
+            .with_node_policy(r#"[{"Effect": "Allow", "Action": "*", "Resource": "*"}]"#)
+    })
+    .await;
+    let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
+    let dry = c.dry_run().await;
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(
+        dry.stdout.contains(&format!("Warnings:\n  {additional}\n  \tsecurity lint: allows every action (\"Action\": \"*\")\n")),
+        "{dry:?}"
+    );
+    let strict = c.run(&["--yes", "--strict"]).await;
+    assert_eq!(strict.code, 1, "{strict:?}");
+    assert!(
+        strict.stdout.contains(&format!(
+            "Errors:\n  {additional}\n  \tsecurity lint: allows every action"
+        )),
+        "{strict:?}"
+    );
+    assert!(
+        c.proxy.writes().is_empty(),
+        "writes: {:?}",
+        c.proxy.writes()
+    );
+}

@@ -140,3 +140,29 @@ async fn terminal_errors_fail_at_once_with_aws_message() {
         assert_eq!(count(&c, action), 3, "{action} {code} was not retried");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pod_roles_converge_through_throttling_errors_and_resets_at_a_set_rate() {
+    let mut roles = String::from("    podIdentity:\n      mode: kube2iam\n      roles:\n");
+    for i in 0..8 {
+        roles.push_str(&format!(
+            "      - name: app{i}\n        namespaces: [team{i}]\n        inlinePolicy: '[{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]'\n"
+        ));
+    }
+    let c = Cluster::new("chaos", |n| ClusterYaml::new(n).with_iam(&roles)).await;
+    // One request in four fails: throttled, a server error, unavailable, or the connection reset.
+    c.proxy.chaos(
+        4,
+        vec![
+            fault(400, "Throttling", "Rate exceeded", 0),
+            fault(500, "InternalFailure", "internal failure", 0),
+            fault(503, "ServiceUnavailable", "service unavailable", 0),
+            fault(0, "", "", 0),
+        ],
+    );
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_account_matches(&c.desired()).await;
+    let again = c.dry_run().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+}

@@ -19,6 +19,11 @@ pub struct Fault {
 
 #[derive(Default)]
 struct State {
+    /// Every `chaos.0`-th request gets the next fault of `chaos.1`, in turn.
+    chaos: Option<(usize, Vec<Fault>)>,
+    seen: usize,
+    /// Added before each request is passed on, like a network round trip.
+    delay: std::time::Duration,
     actions: Vec<String>,
     /// The decoded body of each request, beside its action.
     bodies: Vec<String>,
@@ -100,6 +105,17 @@ impl RecordingProxy {
         s.bodies.clear();
     }
 
+    /// Fails every `every`-th request, whatever its action, with the faults in turn. A fault
+    /// with status 0 drops the connection without answering, as a reset would.
+    pub fn chaos(&self, every: usize, faults: Vec<Fault>) {
+        self.state.lock().unwrap().chaos = Some((every, faults));
+    }
+
+    /// Holds every request this long before passing it on.
+    pub fn delay(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
     /// Answers the next `fault.times` requests for `action` with the fault.
     pub fn fail(&self, action: &str, fault: Fault) {
         self.state
@@ -141,8 +157,16 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
             let mut s = state.lock().unwrap();
             s.actions.push(action.clone());
             s.bodies.push(decode_form(&request.body));
-            match s.faults.get_mut(&action) {
-                Some(f) if f.times > 0 => {
+            s.seen += 1;
+            let seen = s.seen;
+            let chaotic = s
+                .chaos
+                .as_ref()
+                .filter(|(every, faults)| seen.is_multiple_of(*every) && !faults.is_empty())
+                .map(|(every, faults)| faults[(seen / every) % faults.len()].clone());
+            match (chaotic, s.faults.get_mut(&action)) {
+                (Some(f), _) => Some(f),
+                (None, Some(f)) if f.times > 0 => {
                     f.times -= 1;
                     Some(f.clone())
                 }
@@ -150,6 +174,8 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
             }
         };
         match fault {
+            // A reset: the connection goes away with the request unanswered.
+            Some(f) if f.status == 0 => return Ok(()),
             Some(f) => {
                 client_write
                     .lock()
@@ -158,6 +184,10 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
                     .await?
             }
             None => {
+                let delay = state.lock().unwrap().delay;
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 server_write.write_all(&request.head).await?;
                 server_write.write_all(&request.body).await?;
             }

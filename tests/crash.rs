@@ -1,0 +1,110 @@
+//! rolecall killed in the middle of a large apply, and two applies at once, against a real
+//! LocalStack: the next run converges to the desired state, nothing is duplicated, and no
+//! run reports a success it did not have.
+
+mod common;
+
+use std::time::Duration;
+
+use common::cluster::{assert_account_matches, Cluster, NO_CHANGES};
+use common::spec::ClusterYaml;
+
+/// A cluster with `n` kube2iam application roles, each with an inline policy: about three
+/// writes a role, enough for an apply to take a while.
+fn large(name: &str, n: usize) -> ClusterYaml {
+    let mut roles = String::from("    podIdentity:\n      mode: kube2iam\n      roles:\n");
+    for i in 0..n {
+        roles.push_str(&format!(
+            "      - name: app{i}\n        namespaces: [team{i}]\n        inlinePolicy: '[{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"arn:aws:sqs:us-east-1:000000000000:q{i}\"}}]'\n"
+        ));
+    }
+    ClusterYaml::new(name).with_iam(&roles)
+}
+
+async fn spawn_apply(c: &Cluster) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args([
+            "update",
+            "-f",
+            &c.spec_path,
+            "--yes",
+            "--endpoint-url",
+            &c.proxy.endpoint,
+        ])
+        .env_clear()
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start rolecall")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_mid_apply_is_finished_by_the_next() {
+    let c = Cluster::new("crash", |n| large(n, 40)).await;
+    // A 20 ms round trip per call, as on a real account, so that the writes take long enough
+    // for the kills to land among them.
+    c.proxy.delay(Duration::from_millis(20));
+    let mut killed_mid_way = 0;
+    // Kill at several points of the apply: while reading, in the first stage, in later ones.
+    for after_ms in [300, 700, 1100, 1500] {
+        let before = c.proxy.writes().len();
+        let mut child = spawn_apply(&c).await;
+        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+        let _ = child.start_kill(); // SIGKILL: no cleanup, no flush
+        let status = child.wait().await.unwrap();
+        let wrote = c.proxy.writes().len() - before;
+        if !status.success() && wrote > 0 {
+            killed_mid_way += 1;
+        }
+    }
+    assert!(
+        killed_mid_way >= 1,
+        "no kill landed during the writes; the apply is too short to test"
+    );
+
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_account_matches(&c.desired()).await;
+    c.proxy.clear();
+    let again = c.dry_run().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+    assert!(c.proxy.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_applies_at_once_end_in_the_desired_state_without_false_success() {
+    let c = Cluster::new("twice", |n| large(n, 15)).await;
+    let (first, second) = (spawn_apply(&c).await, spawn_apply(&c).await);
+    let (first, second) = (
+        first.wait_with_output().await.unwrap(),
+        second.wait_with_output().await.unwrap(),
+    );
+    let mut succeeded = 0;
+    for out in [&first, &second] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            succeeded += 1;
+            // A success is a true one: everything it planned was applied.
+            assert!(
+                stdout.contains("Applied ") || stdout.contains(NO_CHANGES),
+                "{stdout}\n{stderr}"
+            );
+        } else {
+            // A failure says so, with the AWS error and how to finish.
+            assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+            assert!(stdout.contains("Error: "), "{stdout}\n{stderr}");
+            assert!(stderr.contains("run again"), "{stdout}\n{stderr}");
+        }
+    }
+    // Whatever each said, one more run converges, and the account has no duplicate.
+    let run = c.apply().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_account_matches(&c.desired()).await;
+    assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
+    let _ = succeeded;
+}

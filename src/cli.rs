@@ -122,6 +122,15 @@ pub struct UpdateArgs {
     /// created not yet accepted as a principal, or not yet visible).
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub consistency_timeout: u64,
+
+    /// How many seconds one AWS request may take before it is abandoned and retried.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub attempt_timeout: u64,
+
+    /// Attempts per AWS call, the first included, when IAM throttles, fails with a 5xx, resets
+    /// the connection or times out; then the run stops and says what is left.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
 }
 
 /// Runs the command and returns the process's exit code.
@@ -174,15 +183,14 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let timeout = Duration::from_secs(args.consistency_timeout);
-    let cloud = match connect(
-        args.endpoint_url.clone(),
-        &cluster,
-        args.concurrency.into(),
-        timeout,
-    )
-    .await
-    {
+    let options = ConnectOptions {
+        concurrency: args.concurrency.into(),
+        consistency_timeout: Duration::from_secs(args.consistency_timeout),
+        attempt_timeout: Duration::from_secs(args.attempt_timeout),
+        max_attempts: args.max_attempts,
+        ..ConnectOptions::default()
+    };
+    let cloud = match connect(args.endpoint_url.clone(), &cluster, options).await {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -207,7 +215,12 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
     if let Err(e) = lifecycle::apply_overrides(&mut desired, &overrides) {
         return fail(e);
     }
-    let actual = match cloud.fetch(&desired, known, args.fetch).await {
+    // The instances to roll depend on the spec alone: list them while the account is read.
+    let (actual, stale) = tokio::join!(
+        cloud.fetch(&desired, known, args.fetch),
+        stale_instances(&cloud, &cluster)
+    );
+    let actual = match actual {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
@@ -219,7 +232,6 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
     lint::add_to_plan(&mut plan, lint::lint(&desired), args.strict, &kops_policies);
     tracing::debug!(calls = ?cloud.call_counts(), "read the account");
 
-    let stale = stale_instances(&cloud, &cluster).await;
     let json = args.output == OutputFormat::Json;
     let mut stdout = std::io::stdout();
     if !json {
@@ -309,14 +321,11 @@ async fn annotations(args: AnnotationsArgs) -> i32 {
             }
         }
         None => {
-            let cloud = match connect(
-                args.endpoint_url.clone(),
-                &cluster,
-                4,
-                Duration::from_secs(120),
-            )
-            .await
-            {
+            let options = ConnectOptions {
+                concurrency: 4,
+                ..ConnectOptions::default()
+            };
+            let cloud = match connect(args.endpoint_url.clone(), &cluster, options).await {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -333,15 +342,13 @@ async fn annotations(args: AnnotationsArgs) -> i32 {
 async fn connect(
     endpoint_url: Option<String>,
     cluster: &spec::ClusterSpec,
-    concurrency: usize,
-    consistency_timeout: Duration,
+    options: ConnectOptions,
 ) -> Result<Cloud, i32> {
     Cloud::connect(&ConnectOptions {
         endpoint_url,
         fallback_region: cluster.region.clone(),
         cluster_region: cluster.region.clone(),
-        concurrency,
-        consistency_timeout,
+        ..options
     })
     .await
     .map_err(fail)

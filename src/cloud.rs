@@ -65,6 +65,10 @@ pub struct ConnectOptions {
     pub concurrency: usize,
     /// How long to wait out IAM's eventual consistency for one operation.
     pub consistency_timeout: Duration,
+    /// How long one HTTP attempt may take before it is abandoned and retried.
+    pub attempt_timeout: Duration,
+    /// Attempts per call, the first included, for throttling, 5xx, resets and timeouts.
+    pub max_attempts: u32,
 }
 
 impl Default for ConnectOptions {
@@ -76,6 +80,8 @@ impl Default for ConnectOptions {
             concurrency: 8,
             // Terraform's AWS provider waits two minutes for IAM to propagate.
             consistency_timeout: Duration::from_secs(120),
+            attempt_timeout: Duration::from_secs(30),
+            max_attempts: 8,
         }
     }
 }
@@ -98,14 +104,15 @@ impl Cloud {
     pub async fn connect(options: &ConnectOptions) -> Result<Cloud, ConnectError> {
         // Throttling and 5xx answers are retried by the SDK's standard mode: exponential
         // backoff with full jitter. IAM's rate limits cannot be raised, so more attempts and a
-        // longer ceiling than the SDK's default of three.
+        // longer ceiling than the SDK's default of three. An attempt that times out is
+        // retried too; `execute` recognises a write whose lost answer had gone through.
         let retry = aws_config::retry::RetryConfig::standard()
-            .with_max_attempts(8)
+            .with_max_attempts(options.max_attempts.max(1))
             .with_initial_backoff(Duration::from_millis(200))
             .with_max_backoff(Duration::from_secs(20));
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(30))
+            .operation_attempt_timeout(options.attempt_timeout)
             .build();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .retry_config(retry)
@@ -880,9 +887,63 @@ impl Cloud {
                     tokio::time::sleep(jittered(wait)).await;
                     wait = (wait * 2).min(Duration::from_secs(10));
                 }
+                Err(e) if may_be_lost_answer(op, &e) => {
+                    return match self.already_done(op).await {
+                        Ok(true) => {
+                            tracing::info!(
+                                operation = op.action(),
+                                "already done, as wanted: {}",
+                                e.message
+                            );
+                            Ok(())
+                        }
+                        Ok(false) => Err(CloudError {
+                            message: format!(
+                                "{} (and what the account holds is not what the spec wants: made by someone else since the account was read, so left alone; run again to see the plan)",
+                                e.message
+                            ),
+                            ..e
+                        }),
+                        Err(_) => Err(e),
+                    };
+                }
                 other => return other,
             }
         }
+    }
+
+    /// Whether the account already holds what `op` was to make. A create whose first attempt
+    /// reached IAM but whose answer was lost (a timeout, a reset) is retried by the SDK and
+    /// then refused as a duplicate; so is one that a concurrent run made first. Either way,
+    /// an object that is exactly what the spec wants is success, and anything else is left
+    /// alone and reported.
+    async fn already_done(&self, op: &Operation) -> Result<bool, CloudError> {
+        Ok(match op {
+            Operation::CreateRole {
+                name,
+                path,
+                trust_policy,
+                tags,
+            } => match self.get_role(name).await? {
+                Read::Found(role) => {
+                    role.path == *path
+                        && crate::policy::equivalent(&role.trust_policy, trust_policy)
+                        && tags.iter().all(|(k, v)| role.tags.get(k) == Some(v))
+                }
+                _ => false,
+            },
+            // A profile holds nothing but its role link, which is an operation of its own.
+            Operation::CreateInstanceProfile { name, .. } => {
+                matches!(self.get_instance_profile(name).await?, Read::Found(_))
+            }
+            Operation::AddRoleToInstanceProfile { profile, role } => {
+                match self.get_instance_profile(profile).await? {
+                    Read::Found(p) => p.roles == [role.clone()],
+                    _ => false,
+                }
+            }
+            _ => false,
+        })
     }
 
     async fn execute_once(&self, op: &Operation) -> Result<(), CloudError> {
@@ -1050,6 +1111,20 @@ fn still_propagating(op: &Operation, e: &CloudError) -> bool {
         Operation::PutRolePolicy { .. }
         | Operation::AttachRolePolicy { .. }
         | Operation::AddRoleToInstanceProfile { .. } => e.code.as_deref() == Some("NoSuchEntity"),
+        _ => false,
+    }
+}
+
+/// The refusals a retried write gets when its earlier attempt went through unseen: a
+/// create finds its object (EntityAlreadyExists), a profile finds its one role slot taken
+/// (LimitExceeded).
+fn may_be_lost_answer(op: &Operation, e: &CloudError) -> bool {
+    let code = e.code.as_deref();
+    match op {
+        Operation::CreateRole { .. } | Operation::CreateInstanceProfile { .. } => {
+            code == Some("EntityAlreadyExists")
+        }
+        Operation::AddRoleToInstanceProfile { .. } => code == Some("LimitExceeded"),
         _ => false,
     }
 }

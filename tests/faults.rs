@@ -143,13 +143,7 @@ async fn terminal_errors_fail_at_once_with_aws_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pod_roles_converge_through_throttling_errors_and_resets_at_a_set_rate() {
-    let mut roles = String::from("    podIdentity:\n      mode: kube2iam\n      roles:\n");
-    for i in 0..8 {
-        roles.push_str(&format!(
-            "      - name: app{i}\n        namespaces: [team{i}]\n        inlinePolicy: '[{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]'\n"
-        ));
-    }
-    let c = Cluster::new("chaos", |n| ClusterYaml::new(n).with_iam(&roles)).await;
+    let c = Cluster::new("chaos", pod_roles_yaml).await;
     // One request in four fails: throttled, a server error, unavailable, or the connection reset.
     c.proxy.chaos(
         4,
@@ -165,4 +159,100 @@ async fn pod_roles_converge_through_throttling_errors_and_resets_at_a_set_rate()
     assert_account_matches(&c.desired()).await;
     let again = c.dry_run().await;
     assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+}
+
+/// Eight kube2iam pod roles on top of kops's three roles.
+fn pod_roles_yaml(name: &str) -> ClusterYaml {
+    let mut roles = String::from("    podIdentity:\n      mode: kube2iam\n      roles:\n");
+    for i in 0..8 {
+        roles.push_str(&format!(
+            "      - name: app{i}\n        namespaces: [team{i}]\n        inlinePolicy: '[{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]'\n"
+        ));
+    }
+    ClusterYaml::new(name).with_iam(&roles)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_held_past_the_attempt_timeout_are_retried_and_nothing_is_duplicated() {
+    let c = Cluster::new("stalled", pod_roles_yaml).await;
+    // One request in three reaches IAM, which acts on it, but its answer comes 3 s late:
+    // past the 1 s attempt timeout, so rolecall retries a write that already happened.
+    c.proxy.stall(3, std::time::Duration::from_secs(3));
+    let run = c.run(&["--yes", "--attempt-timeout", "1"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let stalled = c.proxy.stalled();
+    assert!(
+        stalled
+            .iter()
+            .any(|a| a == "CreateRole" || a == "CreateInstanceProfile"),
+        "no create had its answer held: {stalled:?}"
+    );
+    // Each held request was sent again, and the repeat of a create that had gone through was
+    // recognised as done rather than failing as a duplicate.
+    for action in [
+        "CreateRole",
+        "CreateInstanceProfile",
+        "AddRoleToInstanceProfile",
+    ] {
+        let held = stalled.iter().filter(|a| *a == action).count();
+        assert!(count(&c, action) > held, "{action}: {held} held");
+    }
+    assert_account_matches(&c.desired()).await;
+    let again = c.dry_run().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_retries_run_out_the_run_says_what_is_left_and_the_next_finishes() {
+    let c = Cluster::new("exhausted", ClusterYaml::new).await;
+    c.proxy.fail(
+        "PutRolePolicy",
+        fault(400, "Throttling", "Rate exceeded", usize::MAX),
+    );
+    let run = c.run(&["--yes", "--max-attempts", "2"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    // Each of the three inline policies was tried twice, then reported with AWS's message.
+    assert_eq!(count(&c, "PutRolePolicy"), 3 * 2, "{run:?}");
+    assert!(run.stdout.contains("Throttling: Rate exceeded"), "{run:?}");
+    assert!(
+        run.stderr.contains("stopped after 3 failed change(s)")
+            && run.stderr.contains("applied,")
+            && run.stderr.contains("not attempted")
+            && run.stderr.contains("run again"),
+        "{run:?}"
+    );
+    // What was applied stays applied: the roles exist already.
+    assert!(run.stdout.contains("CreateRole"), "{run:?}");
+
+    c.proxy
+        .fail("PutRolePolicy", fault(400, "Throttling", "x", 0));
+    let again = c.apply().await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_account_matches(&c.desired()).await;
+    assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_create_is_success_only_when_the_account_holds_what_was_wanted() {
+    let c = Cluster::new("duplicate", ClusterYaml::new).await;
+    // IAM says a role exists that it does not hold: not what the spec wants, so it fails.
+    c.proxy.fail(
+        "CreateRole",
+        fault(
+            409,
+            "EntityAlreadyExists",
+            "Role with name x already exists.",
+            1,
+        ),
+    );
+    let run = c.apply().await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("EntityAlreadyExists: Role with name x already exists. (and what the account holds is not what the spec wants"),
+        "{run:?}"
+    );
+    let again = c.apply().await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_account_matches(&c.desired()).await;
 }

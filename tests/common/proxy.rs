@@ -24,6 +24,10 @@ struct State {
     seen: usize,
     /// Added before each request is passed on, like a network round trip.
     delay: std::time::Duration,
+    /// Every `stall.0`-th request is passed on, but its answer is held for `stall.1`.
+    stall: Option<(usize, std::time::Duration)>,
+    /// The actions of the requests whose answers were held.
+    stalled: Vec<String>,
     actions: Vec<String>,
     /// The decoded body of each request, beside its action.
     bodies: Vec<String>,
@@ -111,6 +115,17 @@ impl RecordingProxy {
         self.state.lock().unwrap().chaos = Some((every, faults));
     }
 
+    /// Passes every `every`-th request on (IAM acts on it) but holds its answer for `hold`,
+    /// as a slow network does: a client that gives up sooner sees a timeout, not the answer.
+    pub fn stall(&self, every: usize, hold: std::time::Duration) {
+        self.state.lock().unwrap().stall = Some((every, hold));
+    }
+
+    /// The actions of the requests whose answers `stall` held, in order.
+    pub fn stalled(&self) -> Vec<String> {
+        self.state.lock().unwrap().stalled.clone()
+    }
+
     /// Holds every request this long before passing it on.
     pub fn delay(&self, delay: std::time::Duration) {
         self.state.lock().unwrap().delay = delay;
@@ -135,12 +150,19 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
     let client_write = Arc::new(tokio::sync::Mutex::new(client_write));
 
     let back = client_write.clone();
+    // Set when the request just passed on is one whose answer is to be held.
+    let hold = Arc::new(Mutex::new(None::<std::time::Duration>));
+    let held = hold.clone();
     let responses = tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = server_read.read(&mut buf).await?;
             if n == 0 {
                 break;
+            }
+            let pause = held.lock().unwrap().take();
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
             }
             back.lock().await.write_all(&buf[..n]).await?;
         }
@@ -164,14 +186,23 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
                 .as_ref()
                 .filter(|(every, faults)| seen.is_multiple_of(*every) && !faults.is_empty())
                 .map(|(every, faults)| faults[(seen / every) % faults.len()].clone());
-            match (chaotic, s.faults.get_mut(&action)) {
+            let fault = match (chaotic, s.faults.get_mut(&action)) {
                 (Some(f), _) => Some(f),
                 (None, Some(f)) if f.times > 0 => {
                     f.times -= 1;
                     Some(f.clone())
                 }
                 _ => None,
+            };
+            if fault.is_none() {
+                if let Some((every, pause)) = s.stall {
+                    if seen.is_multiple_of(every) {
+                        *hold.lock().unwrap() = Some(pause);
+                        s.stalled.push(action.clone());
+                    }
+                }
             }
+            fault
         };
         match fault {
             // A reset: the connection goes away with the request unanswered.

@@ -427,6 +427,9 @@ pub async fn bare_writes(
     run_all(jobs).await
 }
 
+/// One boxed job for `run_all`.
+type Job = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
 /// Deletes what a cluster of the benchmark left: the pod roles (with their seeded profiles,
 /// inline policy and attachment) and the kops roles with whatever they hold.
 pub async fn clean_up(
@@ -437,8 +440,7 @@ pub async fn clean_up(
     concurrency: usize,
 ) -> Result<(), String> {
     let limit = Limit::new(concurrency);
-    let mut jobs: Vec<std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>> =
-        Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     for i in 0..n {
         let (iam, limit, arn) = (c.iam.clone(), limit.clone(), policy_arn.to_string());
         let role = spec::role_name(i, cluster);
@@ -521,10 +523,14 @@ async fn delete_role_fully(
                 .await,
         )?;
     }
-    let inline = limit
+    let inline = match limit
         .call(iam.list_role_policies().role_name(role).send())
         .await
-        .map_err(message)?;
+    {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
+        Err(e) => return Err(message(e)),
+    };
     for name in inline.policy_names() {
         tolerate(
             limit
@@ -537,10 +543,14 @@ async fn delete_role_fully(
                 .await,
         )?;
     }
-    let attached = limit
+    let attached = match limit
         .call(iam.list_attached_role_policies().role_name(role).send())
         .await
-        .map_err(message)?;
+    {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
+        Err(e) => return Err(message(e)),
+    };
     for p in attached.attached_policies() {
         if let Some(arn) = p.policy_arn() {
             tolerate(

@@ -1,5 +1,6 @@
 //! Runs the built `rolecall` binary once: wall time, exit code, peak memory (the child's own
-//! `ru_maxrss`, from `wait4`), and the calls rolecall counted itself (`--calls-json`).
+//! `ru_maxrss`, from `wait4` in a small helper process), and the calls rolecall counted itself
+//! (`--calls-json`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,18 +44,75 @@ pub fn rolecall_binary() -> PathBuf {
         .expect("the benchmark runs from target/<profile>/deps")
 }
 
+/// The first argument that makes this benchmark binary the measuring helper.
+const HELPER: &str = "--measure-child";
+
 /// Runs `rolecall <args> --calls-json <dir>/<label>.calls.json`, output to files in `dir`.
 /// Blocking: call it from `spawn_blocking`.
+///
+/// rolecall is started by a small helper (this binary again, see `helper_main`), not by the
+/// benchmark itself: Linux keeps a process's peak RSS across `execve`, and a child made by
+/// fork or vfork starts from its parent's. Spawned straight from the benchmark, whose proxy
+/// and SDK clients hold tens of MB, rolecall's `ru_maxrss` would report the benchmark's
+/// size whenever that was larger. The helper is a few MB (see `floor_kib`).
 pub fn rolecall(bin: &Path, args: &[String], dir: &Path, label: &str) -> Run {
     let calls = dir.join(format!("{label}.calls.json"));
     let stdout = dir.join(format!("{label}.out"));
     let stderr = dir.join(format!("{label}.err"));
     let _ = std::fs::remove_file(&calls);
-    let start = Instant::now();
-    let child = Command::new(bin)
+    let mut full: Vec<String> = args.to_vec();
+    full.push("--calls-json".into());
+    full.push(calls.display().to_string());
+    let (wall, exit, max_rss_kib) = measure(
+        bin,
+        &full,
+        &stdout,
+        &stderr,
+        &dir.join(format!("{label}.rusage")),
+    );
+    let self_counted = std::fs::read_to_string(&calls)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    Run {
+        wall,
+        exit,
+        max_rss_kib,
+        self_counted,
+        stdout,
+        stderr,
+    }
+}
+
+/// The peak RSS the helper itself passes on: what `/bin/true` measures through it, in KiB.
+/// Every peak reported is at least this.
+pub fn floor_kib(dir: &Path) -> i64 {
+    let (out, err) = (dir.join("floor.out"), dir.join("floor.err"));
+    measure(
+        Path::new("/bin/true"),
+        &[],
+        &out,
+        &err,
+        &dir.join("floor.rusage"),
+    )
+    .2
+}
+
+/// Runs `bin args` through the helper: (wall time, exit code, peak RSS in KiB).
+fn measure(
+    bin: &Path,
+    args: &[String],
+    stdout: &Path,
+    stderr: &Path,
+    report: &Path,
+) -> (Duration, i32, i64) {
+    let _ = std::fs::remove_file(report);
+    let me = std::env::current_exe().expect("the benchmark's own path");
+    let status = Command::new(me)
+        .arg(HELPER)
+        .arg(report)
+        .arg(bin)
         .args(args)
-        .arg("--calls-json")
-        .arg(&calls)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
@@ -65,10 +123,50 @@ pub fn rolecall(bin: &Path, args: &[String], dir: &Path, label: &str) -> Run {
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout).expect("create stdout file"))
-        .stderr(std::fs::File::create(&stderr).expect("create stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        .stdout(std::fs::File::create(stdout).expect("create stdout file"))
+        .stderr(std::fs::File::create(stderr).expect("create stderr file"))
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run the measuring helper: {e}"));
+    let text = std::fs::read_to_string(report).unwrap_or_else(|e| {
+        panic!(
+            "the measuring helper wrote no report ({status}, {e}); could {} run?",
+            bin.display()
+        )
+    });
+    let fields: Vec<i64> = text
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let [nanos, exit, kib] = fields[..] else {
+        panic!("the measuring helper's report {text:?} is not `nanos exit kib`");
+    };
+    (
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)),
+        i32::try_from(exit).unwrap_or(-1),
+        kib,
+    )
+}
+
+/// The helper: `scale --measure-child REPORT BIN ARGS...` runs BIN with ARGS (stdio and
+/// environment inherited), waits for it with `wait4`, and writes `nanos exit kib` (wall
+/// time, exit code, the child's own `ru_maxrss`) to REPORT. Returns None unless this process
+/// was started as the helper; `main` checks it before anything else, so the helper stays
+/// small.
+pub fn helper_main() -> Option<i32> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != HELPER {
+        return None;
+    }
+    let report = PathBuf::from(args.next().expect("REPORT"));
+    let bin = PathBuf::from(args.next().expect("BIN"));
+    let start = Instant::now();
+    let child = match Command::new(&bin).args(args).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("cannot run {}: {e}", bin.display());
+            return Some(127);
+        }
+    };
     let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
     let (status, usage) = wait4(pid);
     let wall = start.elapsed();
@@ -78,18 +176,12 @@ pub fn rolecall(bin: &Path, args: &[String], dir: &Path, label: &str) -> Run {
     } else {
         -1
     };
-    let self_counted = std::fs::read_to_string(&calls)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    Run {
-        wall,
-        exit,
-        max_rss_kib: usage.ru_maxrss,
-        self_counted,
-        stdout,
-        stderr,
-    }
+    std::fs::write(
+        &report,
+        format!("{} {exit} {}", wall.as_nanos(), usage.ru_maxrss),
+    )
+    .expect("write the report");
+    Some(exit)
 }
 
 /// Waits for the child and returns its status and its own resource usage: unlike

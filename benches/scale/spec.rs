@@ -14,12 +14,12 @@ pub fn role_name(i: usize, cluster: &str) -> String {
 
 /// Whether pod role `i` gets a changed inline policy in the 10% change: every 10th role.
 pub fn changed_in_ten_percent(i: usize) -> bool {
-    i % 10 == 0
+    i.is_multiple_of(10)
 }
 
 /// Whether pod role `i` gets an instance profile seeded for it: every third role.
 pub fn has_profile(i: usize) -> bool {
-    i % 3 == 0
+    i.is_multiple_of(3)
 }
 
 /// The statements of pod role `i`'s inline policy (the spec's `inlinePolicy`); `changed`

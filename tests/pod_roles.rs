@@ -533,3 +533,42 @@ async fn per_object_and_bulk_reads_give_the_same_plan() {
         "{bulk_calls:?} vs {per_object_calls:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
+    let name = common::unique_cluster("pages");
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n).with_iam(&pod_identity("kube2iam", &readonly, &["a", "b"]))
+    })
+    .await;
+    assert_eq!(c.apply().await.code, 0);
+
+    // LocalStack answers in one page whatever MaxItems says; IAM may end a page early, even
+    // with nothing in it, and mark it truncated. The next page is asked for by its marker.
+    c.proxy.answer(
+        "GetAccountAuthorizationDetails",
+        "<GetAccountAuthorizationDetailsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+         <GetAccountAuthorizationDetailsResult><IsTruncated>true</IsTruncated>\
+         <Marker>page-two</Marker><RoleDetailList/><UserDetailList/><GroupDetailList/><Policies/>\
+         </GetAccountAuthorizationDetailsResult><ResponseMetadata><RequestId>1</RequestId>\
+         </ResponseMetadata></GetAccountAuthorizationDetailsResponse>",
+        1,
+    );
+    c.proxy.clear();
+    let run = c.run(&["--fetch", "bulk"]).await;
+    assert_eq!(run.last_line(), NO_CHANGES, "{run:?}");
+    let pages = c
+        .proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "GetAccountAuthorizationDetails")
+        .count();
+    assert_eq!(pages, 2, "{run:?}");
+    assert_eq!(
+        c.proxy
+            .requests_with("GetAccountAuthorizationDetails", "Marker", "page-two"),
+        1
+    );
+}

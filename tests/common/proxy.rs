@@ -32,6 +32,8 @@ struct State {
     /// The decoded body of each request, beside its action.
     bodies: Vec<String>,
     faults: HashMap<String, Fault>,
+    /// action -> (a successful answer's XML body, how many more times to send it).
+    answers: HashMap<String, (String, usize)>,
 }
 
 pub struct RecordingProxy {
@@ -131,6 +133,16 @@ impl RecordingProxy {
         self.state.lock().unwrap().delay = delay;
     }
 
+    /// Answers the next `times` requests for `action` with HTTP 200 and `xml`, without
+    /// passing them on: an answer LocalStack never gives, such as a truncated page.
+    pub fn answer(&self, action: &str, xml: &str, times: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .answers
+            .insert(action.to_string(), (xml.to_string(), times));
+    }
+
     /// Answers the next `fault.times` requests for `action` with the fault.
     pub fn fail(&self, action: &str, fault: Fault) {
         self.state
@@ -186,23 +198,33 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
                 .as_ref()
                 .filter(|(every, faults)| seen.is_multiple_of(*every) && !faults.is_empty())
                 .map(|(every, faults)| faults[(seen / every) % faults.len()].clone());
-            let fault = match (chaotic, s.faults.get_mut(&action)) {
-                (Some(f), _) => Some(f),
-                (None, Some(f)) if f.times > 0 => {
-                    f.times -= 1;
-                    Some(f.clone())
-                }
-                _ => None,
-            };
-            if fault.is_none() {
-                if let Some((every, pause)) = s.stall {
-                    if seen.is_multiple_of(every) {
-                        *hold.lock().unwrap() = Some(pause);
-                        s.stalled.push(action.clone());
+            if let Some((xml, times)) = s.answers.get_mut(&action).filter(|(_, t)| *t > 0) {
+                *times -= 1;
+                Some(Fault {
+                    status: 200,
+                    code: String::new(),
+                    message: xml.clone(),
+                    times: 0,
+                })
+            } else {
+                let fault = match (chaotic, s.faults.get_mut(&action)) {
+                    (Some(f), _) => Some(f),
+                    (None, Some(f)) if f.times > 0 => {
+                        f.times -= 1;
+                        Some(f.clone())
+                    }
+                    _ => None,
+                };
+                if fault.is_none() {
+                    if let Some((every, pause)) = s.stall {
+                        if seen.is_multiple_of(every) {
+                            *hold.lock().unwrap() = Some(pause);
+                            s.stalled.push(action.clone());
+                        }
                     }
                 }
+                fault
             }
-            fault
         };
         match fault {
             // A reset: the connection goes away with the request unanswered.
@@ -211,7 +233,7 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
                 client_write
                     .lock()
                     .await
-                    .write_all(&error_response(&f))
+                    .write_all(&canned_response(&f))
                     .await?
             }
             None => {
@@ -301,7 +323,16 @@ fn action_of(body: &[u8]) -> String {
         .unwrap_or_else(|| "(no action)".into())
 }
 
-fn error_response(f: &Fault) -> Vec<u8> {
+/// The answer a fault stands for: an AWS error, or (status 200) a successful XML body.
+fn canned_response(f: &Fault) -> Vec<u8> {
+    if f.status == 200 {
+        let body = &f.message;
+        return format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+    }
     let body = format!(
         "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>",
         f.code, f.message

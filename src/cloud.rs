@@ -948,6 +948,7 @@ impl Cloud {
 
     async fn execute_once(&self, op: &Operation) -> Result<(), CloudError> {
         let action = op.action();
+        let target = target_of(op);
         match op {
             Operation::CreateRole {
                 name,
@@ -962,10 +963,7 @@ impl Cloud {
                     .path(path)
                     .assume_role_policy_document(trust_policy)
                     .set_tags(Some(iam_tags(tags)));
-                self.call(action, req.send())
-                    .await
-                    .map(drop)
-                    .map_err(|e| cloud_error(action, format!("role {name}"), e))
+                self.write(action, &target, req.send(), false).await
             }
             Operation::UpdateAssumeRolePolicy { role, trust_policy } => {
                 let req = self
@@ -973,10 +971,7 @@ impl Cloud {
                     .update_assume_role_policy()
                     .role_name(role)
                     .policy_document(trust_policy);
-                self.call(action, req.send())
-                    .await
-                    .map(drop)
-                    .map_err(|e| cloud_error(action, format!("role {role}"), e))
+                self.write(action, &target, req.send(), false).await
             }
             Operation::PutRolePolicy {
                 role,
@@ -989,10 +984,7 @@ impl Cloud {
                     .role_name(role)
                     .policy_name(name)
                     .policy_document(document);
-                self.call(action, req.send())
-                    .await
-                    .map(drop)
-                    .map_err(|e| cloud_error(action, format!("policy {name} of role {role}"), e))
+                self.write(action, &target, req.send(), false).await
             }
             Operation::DeleteRolePolicy { role, name } => {
                 let req = self
@@ -1000,15 +992,7 @@ impl Cloud {
                     .delete_role_policy()
                     .role_name(role)
                     .policy_name(name);
-                // Already gone is what was wanted.
-                match absent_if_no_such_entity(self.call(action, req.send()).await) {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(cloud_error(
-                        action,
-                        format!("policy {name} of role {role}"),
-                        e,
-                    )),
-                }
+                self.write(action, &target, req.send(), true).await
             }
             Operation::CreateInstanceProfile { name, path, tags } => {
                 let req = self
@@ -1017,10 +1001,7 @@ impl Cloud {
                     .instance_profile_name(name)
                     .path(path)
                     .set_tags(Some(iam_tags(tags)));
-                self.call(action, req.send())
-                    .await
-                    .map(drop)
-                    .map_err(|e| cloud_error(action, format!("instance profile {name}"), e))
+                self.write(action, &target, req.send(), false).await
             }
             Operation::AttachRolePolicy { role, policy_arn } => {
                 let req = self
@@ -1028,9 +1009,7 @@ impl Cloud {
                     .attach_role_policy()
                     .role_name(role)
                     .policy_arn(policy_arn);
-                self.call(action, req.send()).await.map(drop).map_err(|e| {
-                    cloud_error(action, format!("policy {policy_arn} to role {role}"), e)
-                })
+                self.write(action, &target, req.send(), false).await
             }
             Operation::DetachRolePolicy { role, policy_arn } => {
                 let req = self
@@ -1038,21 +1017,11 @@ impl Cloud {
                     .detach_role_policy()
                     .role_name(role)
                     .policy_arn(policy_arn);
-                match absent_if_no_such_entity(self.call(action, req.send()).await) {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(cloud_error(
-                        action,
-                        format!("policy {policy_arn} from role {role}"),
-                        e,
-                    )),
-                }
+                self.write(action, &target, req.send(), true).await
             }
             Operation::DeleteRole { name } => {
                 let req = self.iam.delete_role().role_name(name);
-                match absent_if_no_such_entity(self.call(action, req.send()).await) {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(cloud_error(action, format!("role {name}"), e)),
-                }
+                self.write(action, &target, req.send(), true).await
             }
             Operation::CreateOpenIdConnectProvider {
                 url,
@@ -1065,10 +1034,7 @@ impl Cloud {
                     .url(url)
                     .set_client_id_list(Some(client_ids.clone()))
                     .set_tags(Some(iam_tags(tags)));
-                self.call(action, req.send())
-                    .await
-                    .map(drop)
-                    .map_err(|e| cloud_error(action, format!("OIDC provider {url}"), e))
+                self.write(action, &target, req.send(), false).await
             }
             Operation::AddClientIdToOpenIdConnectProvider { arn, client_ids } => {
                 for id in client_ids {
@@ -1077,9 +1043,7 @@ impl Cloud {
                         .add_client_id_to_open_id_connect_provider()
                         .open_id_connect_provider_arn(arn)
                         .client_id(id);
-                    self.call(action, req.send())
-                        .await
-                        .map_err(|e| cloud_error(action, format!("OIDC provider {arn}"), e))?;
+                    self.write(action, &target, req.send(), false).await?;
                 }
                 Ok(())
             }
@@ -1089,14 +1053,59 @@ impl Cloud {
                     .add_role_to_instance_profile()
                     .instance_profile_name(profile)
                     .role_name(role);
-                self.call(action, req.send()).await.map(drop).map_err(|e| {
-                    cloud_error(
-                        action,
-                        format!("role {role} into instance profile {profile}"),
-                        e,
-                    )
-                })
+                self.write(action, &target, req.send(), false).await
             }
+        }
+    }
+
+    /// One write, counted and bounded like every call, its error named after `target`.
+    /// `absent_is_done` makes NoSuchEntity a success: deleting or detaching what is already
+    /// gone is what was wanted.
+    async fn write<T, E, R>(
+        &self,
+        action: &'static str,
+        target: &str,
+        send: impl Future<Output = Result<T, SdkError<E, R>>>,
+        absent_is_done: bool,
+    ) -> Result<(), CloudError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let result = self.call(action, send).await;
+        let result = if absent_is_done {
+            absent_if_no_such_entity(result).map(drop)
+        } else {
+            result.map(drop)
+        };
+        result.map_err(|e| cloud_error(action, target.to_string(), e))
+    }
+}
+
+/// The object an operation acts on, as errors name it.
+fn target_of(op: &Operation) -> String {
+    match op {
+        Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => {
+            format!("role {name}")
+        }
+        Operation::UpdateAssumeRolePolicy { role, .. } => format!("role {role}"),
+        Operation::PutRolePolicy { role, name, .. }
+        | Operation::DeleteRolePolicy { role, name } => {
+            format!("policy {name} of role {role}")
+        }
+        Operation::CreateInstanceProfile { name, .. } => format!("instance profile {name}"),
+        Operation::AttachRolePolicy { role, policy_arn } => {
+            format!("policy {policy_arn} to role {role}")
+        }
+        Operation::DetachRolePolicy { role, policy_arn } => {
+            format!("policy {policy_arn} from role {role}")
+        }
+        Operation::CreateOpenIdConnectProvider { url, .. } => format!("OIDC provider {url}"),
+        Operation::AddClientIdToOpenIdConnectProvider { arn, .. } => {
+            format!("OIDC provider {arn}")
+        }
+        Operation::AddRoleToInstanceProfile { profile, role } => {
+            format!("role {role} into instance profile {profile}")
         }
     }
 }

@@ -89,6 +89,15 @@ async fn managed_policy(name: &str) -> String {
     out.policy().unwrap().arn().unwrap().to_string()
 }
 
+/// A unique cluster name for `test`, its first label, and a managed policy made for it (the
+/// ARN).
+async fn cluster_with_policy(test: &str) -> (String, String, String) {
+    let name = common::unique_cluster(test);
+    let short = name.split('.').next().unwrap().to_string();
+    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    (name, short, readonly)
+}
+
 fn pod_identity(mode: &str, policy_arn: &str, roles: &[&str]) -> String {
     let mut out = format!("    podIdentity:\n      mode: {mode}\n      roles:\n");
     for role in roles {
@@ -126,9 +135,7 @@ async fn assert_trust_restored(c: &Cluster, role: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kube2iam_roles_trust_the_node_role_and_removed_ones_are_deleted_only_when_owned() {
-    let name = common::unique_cluster("kube2iam");
-    let short = name.split('.').next().unwrap().to_string();
-    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let (name, _, readonly) = cluster_with_policy("kube2iam").await;
     let yaml = |roles: &[&str]| {
         ClusterYaml::new(&name).with_iam(&pod_identity("kube2iam", &readonly, roles))
     };
@@ -208,9 +215,7 @@ async fn kube2iam_roles_trust_the_node_role_and_removed_ones_are_deleted_only_wh
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
-    let name = common::unique_cluster("kiam");
-    let short = name.split('.').next().unwrap().to_string();
-    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let (name, _, readonly) = cluster_with_policy("kiam").await;
     let c = Cluster::new_named(&name, |n| {
         ClusterYaml::new(n).with_iam(&pod_identity("kiam", &readonly, &["billing"]))
     })
@@ -279,9 +284,7 @@ async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
-    let name = common::unique_cluster("irsa");
-    let short = name.split('.').next().unwrap().to_string();
-    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let (name, _, readonly) = cluster_with_policy("irsa").await;
     let discovery = format!(
         "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{name}\n    enableAWSOIDCProvider: true\n"
     );
@@ -363,9 +366,7 @@ async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes() {
-    let name = common::unique_cluster("k2i-ec2");
-    let short = name.split('.').next().unwrap().to_string();
-    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let (name, short, readonly) = cluster_with_policy("k2i-ec2").await;
     // Nodes made outside this spec: a hand-made role in a hand-made profile.
     let (node_role, profile) = (
         format!("{short}-node-role"),
@@ -434,9 +435,7 @@ fn calls(path: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn per_object_and_bulk_reads_give_the_same_plan() {
-    let name = common::unique_cluster("fetch");
-    let short = name.split('.').next().unwrap().to_string();
-    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let (name, short, readonly) = cluster_with_policy("fetch").await;
     let other = managed_policy(&format!("{short}-other")).await;
     let yaml = |roles: &[&str]| {
         ClusterYaml::new(&name).with_iam(&pod_identity("kube2iam", &readonly, roles))
@@ -536,9 +535,7 @@ async fn per_object_and_bulk_reads_give_the_same_plan() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
-    let name = common::unique_cluster("pages");
-    let short = name.split('.').next().unwrap().to_string();
-    let readonly = managed_policy(&format!("{short}-readonly")).await;
+    let (name, _, readonly) = cluster_with_policy("pages").await;
     let c = Cluster::new_named(&name, |n| {
         ClusterYaml::new(n).with_iam(&pod_identity("kube2iam", &readonly, &["a", "b"]))
     })

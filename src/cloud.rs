@@ -237,6 +237,20 @@ impl Cloud {
         while let Some(joined) = reads.join_next().await {
             let (profile, found) = joined.expect("read task panicked");
             match found? {
+                // Read by name, so a wrong account (or path) in the ARN would go unseen.
+                Read::Found(p) if p.arn != profile.arn => {
+                    return Err(CloudError {
+                        operation: "GetInstanceProfile",
+                        target: format!("instance profile {}", profile.name),
+                        code: None,
+                        message: format!(
+                            "spec.iam.profile of instance group(s) {} names {}, but the profile of that name in this account is {}: check the account id and path",
+                            profile.groups.join(", "),
+                            profile.arn,
+                            p.arn
+                        ),
+                    });
+                }
                 Read::Found(p) => out.push((profile, p)),
                 Read::Absent => {
                     return Err(CloudError {

@@ -325,7 +325,7 @@ async fn an_existing_profile_is_checked_through_its_real_role_beside_managed_gro
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_profile_with_no_role_is_reported_and_a_missing_one_is_an_error() {
+async fn a_profile_with_no_role_is_reported_and_a_missing_or_foreign_one_is_an_error() {
     let name = common::unique_cluster("empty-profile");
     let (arn, profile, _) = hand_made_profile(&name, false).await;
     let c = Cluster::new_named(&name, |n| ClusterYaml::new(n).with_node_profile(&arn)).await;
@@ -335,6 +335,20 @@ async fn a_profile_with_no_role_is_reported_and_a_missing_one_is_an_error() {
         run.stdout.contains(&format!("  IAMInstanceProfile/{profile}\n  \tholds no role, so its instances get no IAM permissions")),
         "{run:?}"
     );
+
+    // The right name in another account is not this account's profile.
+    let elsewhere = arn.replace(":000000000000:", ":111122223333:");
+    c.rewrite(ClusterYaml::new(&name).with_node_profile(&elsewhere));
+    c.proxy.clear();
+    let run = c.apply().await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "spec.iam.profile of instance group(s) nodes names {elsewhere}, but the profile of that name in this account is {arn}"
+        )),
+        "{run:?}"
+    );
+    assert!(c.proxy.writes().is_empty(), "{:?}", c.proxy.writes());
 
     let missing = "arn:aws:iam::000000000000:instance-profile/no-such-profile";
     c.rewrite(ClusterYaml::new(&name).with_node_profile(missing));

@@ -956,6 +956,13 @@ impl Cloud {
                     _ => false,
                 }
             }
+            // Audiences beyond ours are others' and fine, as the plan treats them.
+            Operation::CreateOpenIdConnectProvider {
+                arn, client_ids, ..
+            } => match self.get_oidc_provider(arn).await? {
+                Read::Found(p) => client_ids.iter().all(|id| p.client_ids.contains(id)),
+                _ => false,
+            },
             _ => false,
         })
     }
@@ -1041,6 +1048,7 @@ impl Cloud {
                 url,
                 client_ids,
                 tags,
+                ..
             } => {
                 let req = self
                     .iam
@@ -1139,14 +1147,14 @@ fn still_propagating(op: &Operation, e: &CloudError) -> bool {
 }
 
 /// The refusals a retried write gets when its earlier attempt went through unseen: a
-/// create finds its object (EntityAlreadyExists), a profile finds its one role slot taken
-/// (LimitExceeded).
+/// create of a role, profile or OIDC provider finds its object (EntityAlreadyExists), a
+/// profile finds its one role slot taken (LimitExceeded).
 fn may_be_lost_answer(op: &Operation, e: &CloudError) -> bool {
     let code = e.code.as_deref();
     match op {
-        Operation::CreateRole { .. } | Operation::CreateInstanceProfile { .. } => {
-            code == Some("EntityAlreadyExists")
-        }
+        Operation::CreateRole { .. }
+        | Operation::CreateInstanceProfile { .. }
+        | Operation::CreateOpenIdConnectProvider { .. } => code == Some("EntityAlreadyExists"),
         Operation::AddRoleToInstanceProfile { .. } => code == Some("LimitExceeded"),
         _ => false,
     }

@@ -89,6 +89,8 @@ pub enum Operation {
         name: String,
     },
     CreateOpenIdConnectProvider {
+        /// The ARN IAM will give it, to recognise it when a retried create is refused.
+        arn: String,
         url: String,
         client_ids: Vec<String>,
         tags: Tags,
@@ -368,6 +370,7 @@ fn plan_oidc_providers(desired: &DesiredState, actual: &ActualState, plan: &mut 
                         FieldChange::value("ClientIDs", join(&provider.client_ids)),
                     ],
                     Operation::CreateOpenIdConnectProvider {
+                        arn: provider.arn.clone(),
                         url: provider.url.clone(),
                         client_ids: provider.client_ids.iter().cloned().collect(),
                         tags: provider.tags.clone(),

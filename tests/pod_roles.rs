@@ -569,3 +569,39 @@ async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_provider_made_by_an_attempt_whose_answer_was_lost_is_taken_as_made() {
+    let (name, _, readonly) = cluster_with_policy("irsa-lost").await;
+    let discovery = format!(
+        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{name}\n    enableAWSOIDCProvider: true\n"
+    );
+    let permissions = format!(
+        "    serviceAccountExternalPermissions:\n    - name: app\n      namespace: default\n      aws:\n        policyARNs: [{readonly}]\n"
+    );
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n)
+            .with_spec(&discovery)
+            .with_iam(&permissions)
+    })
+    .await;
+    // IAM makes the provider, but its answer comes after the 1 s attempt timeout: the retry
+    // is refused as a duplicate of what the first attempt made.
+    c.proxy.stall_action(
+        "CreateOpenIDConnectProvider",
+        1,
+        std::time::Duration::from_secs(3),
+    );
+    let run = c.run(&["--yes", "--attempt-timeout", "1"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let creates = c
+        .proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "CreateOpenIDConnectProvider")
+        .count();
+    assert_eq!(creates, 2, "{run:?}");
+    c.proxy.clear();
+    let again = c.dry_run().await;
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+}

@@ -26,6 +26,8 @@ struct State {
     delay: std::time::Duration,
     /// Every `stall.0`-th request is passed on, but its answer is held for `stall.1`.
     stall: Option<(usize, std::time::Duration)>,
+    /// action -> (how many more of its requests to pass on with the answer held, how long).
+    stall_actions: HashMap<String, (usize, std::time::Duration)>,
     /// The actions of the requests whose answers were held.
     stalled: Vec<String>,
     actions: Vec<String>,
@@ -123,7 +125,16 @@ impl RecordingProxy {
         self.state.lock().unwrap().stall = Some((every, hold));
     }
 
-    /// The actions of the requests whose answers `stall` held, in order.
+    /// Like `stall`, for the next `times` requests of `action` only.
+    pub fn stall_action(&self, action: &str, times: usize, hold: std::time::Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .stall_actions
+            .insert(action.to_string(), (times, hold));
+    }
+
+    /// The actions of the requests whose answers were held, in order.
     pub fn stalled(&self) -> Vec<String> {
         self.state.lock().unwrap().stalled.clone()
     }
@@ -216,11 +227,20 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
                     _ => None,
                 };
                 if fault.is_none() {
-                    if let Some((every, pause)) = s.stall {
-                        if seen.is_multiple_of(every) {
-                            *hold.lock().unwrap() = Some(pause);
-                            s.stalled.push(action.clone());
+                    let by_rate = s
+                        .stall
+                        .filter(|(every, _)| seen.is_multiple_of(*every))
+                        .map(|(_, pause)| pause);
+                    let by_action = match s.stall_actions.get_mut(&action) {
+                        Some((times, pause)) if *times > 0 => {
+                            *times -= 1;
+                            Some(*pause)
                         }
+                        _ => None,
+                    };
+                    if let Some(pause) = by_action.or(by_rate) {
+                        *hold.lock().unwrap() = Some(pause);
+                        s.stalled.push(action.clone());
                     }
                 }
                 fault

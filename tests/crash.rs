@@ -45,15 +45,19 @@ async fn spawn_apply(c: &Cluster) -> tokio::process::Child {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_killed_mid_apply_is_finished_by_the_next() {
     let c = Cluster::new("crash", |n| large(n, 40)).await;
-    // A 20 ms round trip per call, as on a real account, so that the writes take long enough
-    // for the kills to land among them.
+    // A 20 ms round trip per call, as on a real account, so that the writes are spread out.
     c.proxy.delay(Duration::from_millis(20));
+    // Kill at several points of the apply, counted in writes rather than time so that a
+    // slow or fast machine kills at the same points: at the first write, then further into
+    // the stages. Each run finishes some of what the one before left (about 95 writes in all).
+    let points = [1, 8, 16, 24];
     let mut killed_mid_way = 0;
-    // Kill at several points of the apply: while reading, in the first stage, in later ones.
-    for after_ms in [300, 700, 1100, 1500] {
+    for kill_after in points {
         let before = c.proxy.writes().len();
         let mut child = spawn_apply(&c).await;
-        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+        while c.proxy.writes().len() - before < kill_after && child.try_wait().unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let _ = child.start_kill(); // SIGKILL: no cleanup, no flush
         let status = child.wait().await.unwrap();
         let wrote = c.proxy.writes().len() - before;
@@ -61,13 +65,16 @@ async fn a_run_killed_mid_apply_is_finished_by_the_next() {
             killed_mid_way += 1;
         }
     }
-    assert!(
-        killed_mid_way >= 1,
-        "no kill landed during the writes; the apply is too short to test"
+    assert_eq!(
+        killed_mid_way,
+        points.len(),
+        "a run ended before its kill: the apply is too short to test"
     );
 
     let run = c.apply().await;
     assert_eq!(run.code, 0, "{run:?}");
+    // The kills left work to do, and this run did it.
+    assert!(run.stdout.contains("\nApplied "), "{run:?}");
     assert_account_matches(&c.desired()).await;
     c.proxy.clear();
     let again = c.dry_run().await;

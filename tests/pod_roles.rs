@@ -98,6 +98,30 @@ async fn cluster_with_policy(test: &str) -> (String, String, String) {
     (name, short, readonly)
 }
 
+/// `spec.serviceAccountIssuerDiscovery` with an OIDC provider rolecall manages.
+fn issuer_discovery(cluster: &str) -> String {
+    format!(
+        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{cluster}\n    enableAWSOIDCProvider: true\n"
+    )
+}
+
+/// An IRSA cluster for `test` whose OIDC provider rolecall manages, with one service account
+/// `namespace/account` granted a managed policy made for it: (cluster, that policy's ARN).
+async fn irsa_cluster(test: &str, namespace: &str, account: &str) -> (Cluster, String) {
+    let (name, _, readonly) = cluster_with_policy(test).await;
+    let discovery = issuer_discovery(&name);
+    let permissions = format!(
+        "    serviceAccountExternalPermissions:\n    - name: {account}\n      namespace: {namespace}\n      aws:\n        policyARNs: [{readonly}]\n"
+    );
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n)
+            .with_spec(&discovery)
+            .with_iam(&permissions)
+    })
+    .await;
+    (c, readonly)
+}
+
 fn pod_identity(mode: &str, policy_arn: &str, roles: &[&str]) -> String {
     let mut out = format!("    podIdentity:\n      mode: {mode}\n      roles:\n");
     for role in roles {
@@ -284,19 +308,8 @@ async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
-    let (name, _, readonly) = cluster_with_policy("irsa").await;
-    let discovery = format!(
-        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{name}\n    enableAWSOIDCProvider: true\n"
-    );
-    let permissions = format!(
-        "    serviceAccountExternalPermissions:\n    - name: external-dns\n      namespace: kube-system\n      aws:\n        policyARNs: [{readonly}]\n"
-    );
-    let c = Cluster::new_named(&name, |n| {
-        ClusterYaml::new(n)
-            .with_spec(&discovery)
-            .with_iam(&permissions)
-    })
-    .await;
+    let (c, readonly) = irsa_cluster("irsa", "kube-system", "external-dns").await;
+    let name = c.name.clone();
     let role = format!("external-dns.kube-system.sa.{name}");
     let issuer = format!("rolecall-oidc.s3.us-east-1.amazonaws.com/{name}");
     let provider_arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}");
@@ -352,7 +365,7 @@ async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
     let permissions_inline = "    serviceAccountExternalPermissions:\n    - name: external-dns\n      namespace: kube-system\n      aws:\n        inlinePolicy: '[{\"Effect\": \"Allow\", \"Action\": \"route53:ChangeResourceRecordSets\", \"Resource\": \"*\"}]'\n";
     c.rewrite(
         ClusterYaml::new(&name)
-            .with_spec(&discovery)
+            .with_spec(&issuer_discovery(&name))
             .with_iam(permissions_inline),
     );
     c.proxy.clear();
@@ -572,19 +585,7 @@ async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oidc_provider_made_by_an_attempt_whose_answer_was_lost_is_taken_as_made() {
-    let (name, _, readonly) = cluster_with_policy("irsa-lost").await;
-    let discovery = format!(
-        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{name}\n    enableAWSOIDCProvider: true\n"
-    );
-    let permissions = format!(
-        "    serviceAccountExternalPermissions:\n    - name: app\n      namespace: default\n      aws:\n        policyARNs: [{readonly}]\n"
-    );
-    let c = Cluster::new_named(&name, |n| {
-        ClusterYaml::new(n)
-            .with_spec(&discovery)
-            .with_iam(&permissions)
-    })
-    .await;
+    let (c, _) = irsa_cluster("irsa-lost", "default", "app").await;
     // IAM makes the provider, but its answer comes after the 1 s attempt timeout: the retry
     // is refused as a duplicate of what the first attempt made.
     c.proxy.stall_action(

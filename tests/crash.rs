@@ -55,7 +55,12 @@ async fn a_run_killed_mid_apply_is_finished_by_the_next() {
     for kill_after in points {
         let before = c.proxy.writes().len();
         let mut child = spawn_apply(&c).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while c.proxy.writes().len() - before < kill_after && child.try_wait().unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rolecall made no progress for 60 s"
+            );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let _ = child.start_kill(); // SIGKILL: no cleanup, no flush

@@ -396,6 +396,7 @@ impl Cloud {
                                     .iter()
                                     .map(|r| r.role_name().to_string())
                                     .collect(),
+                                tags: tags_of(ip.tags()),
                             },
                         );
                     }
@@ -577,11 +578,7 @@ impl Cloud {
             trust_policy: decode_aws_document(
                 role.assume_role_policy_document().unwrap_or_default(),
             ),
-            tags: role
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
+            tags: tags_of(role.tags()),
             managed_policies: None,
             inline_policies: None,
         }))
@@ -646,6 +643,7 @@ impl Cloud {
                     .iter()
                     .map(|r| r.role_name().to_string())
                     .collect(),
+                tags: tags_of(p.tags()),
             }),
             None => Read::Absent,
         })
@@ -722,11 +720,7 @@ impl Cloud {
             Ok(read) => Ok(read.map(|out| ActualOidcProvider {
                 arn: arn.to_string(),
                 client_ids: out.client_id_list().iter().cloned().collect(),
-                tags: out
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
+                tags: tags_of(out.tags()),
             })),
             Err(e) => Err(cloud_error(
                 "GetOpenIDConnectProvider",
@@ -1170,6 +1164,13 @@ fn jittered(wait: Duration) -> Duration {
     wait.mul_f64(fraction)
 }
 
+/// IAM's tag list as a map.
+fn tags_of(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 fn iam_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| {
@@ -1221,14 +1222,16 @@ struct WantedRole {
 
 fn wanted_roles(desired: &DesiredState) -> BTreeMap<String, WantedRole> {
     let mut wanted: BTreeMap<String, WantedRole> = BTreeMap::new();
+    // An ignored role is still read when something on it may be written: its tags say
+    // whether it is this cluster's to write to.
     for role in desired
         .roles
         .iter()
-        .filter(|r| r.lifecycle != Lifecycle::Ignore)
+        .filter(|r| r.lifecycle != Lifecycle::Ignore || desired.writes_on_role(&r.name))
     {
         let w = wanted.entry(role.name.clone()).or_default();
         w.read_role = true;
-        w.attachments = role.managed_policies.is_some();
+        w.attachments = role.managed_policies.is_some() && role.lifecycle != Lifecycle::Ignore;
     }
     for rp in desired
         .role_policies
@@ -1251,11 +1254,7 @@ fn role_from_detail(detail: &aws_sdk_iam::types::RoleDetail, attachments: bool) 
         arn: detail.arn().unwrap_or_default().to_string(),
         path: detail.path().unwrap_or("/").to_string(),
         trust_policy: decode_aws_document(detail.assume_role_policy_document().unwrap_or_default()),
-        tags: detail
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: tags_of(detail.tags()),
         managed_policies: attachments.then(|| {
             detail
                 .attached_managed_policies()

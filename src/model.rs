@@ -221,6 +221,32 @@ pub struct DesiredState {
     pub oidc_providers: Vec<DesiredOidcProvider>,
     /// Pod roles rolecall may have made for this cluster and may delete.
     pub pod_role_scope: PodRoleScope,
+    /// The `--lifecycle-overrides` of the run: they also govern objects found only in the
+    /// account, such as a stray pod role to delete.
+    pub overrides: Overrides,
+}
+
+/// `--lifecycle-overrides`: per type, and per object (which wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub by_type: BTreeMap<ResourceType, Lifecycle>,
+    pub by_object: BTreeMap<ResourceId, Lifecycle>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.by_type.is_empty() && self.by_object.is_empty()
+    }
+
+    /// The lifecycle of an object the spec does not name but rolecall may delete: the
+    /// object's override, else its type's, else Sync.
+    pub fn lifecycle_of_undeclared(&self, id: &ResourceId) -> Lifecycle {
+        self.by_object
+            .get(id)
+            .or_else(|| self.by_type.get(&id.kind))
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 impl DesiredState {
@@ -236,6 +262,18 @@ impl DesiredState {
         ids.extend(self.profile_roles.iter().map(DesiredProfileRole::id));
         ids.extend(self.oidc_providers.iter().map(DesiredOidcProvider::id));
         ids
+    }
+
+    /// Whether anything on the role (an inline policy, or the link into a profile) has a
+    /// lifecycle that writes. Attachments follow the role's own lifecycle.
+    pub fn writes_on_role(&self, role: &str) -> bool {
+        self.role_policies
+            .iter()
+            .any(|p| p.role == role && p.lifecycle.writes())
+            || self
+                .profile_roles
+                .iter()
+                .any(|l| l.role == role && l.lifecycle.writes())
     }
 
     pub fn contains(&self, id: &ResourceId) -> bool {
@@ -363,13 +401,42 @@ pub struct ActualRole {
     pub inline_policies: Option<Vec<String>>,
 }
 
-impl ActualRole {
-    /// Whether the role carries `kubernetes.io/cluster/<cluster>=owned`.
-    pub fn owned_by(&self, cluster: &str) -> bool {
-        self.tags
+/// Who an object in the account belongs to, by its tags. IAM names are not proof: another
+/// cluster's pod role can bear the name of this cluster's masters' role
+/// (`masters.team.sa.a.example.com` is both), so only tags decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// Tagged `kubernetes.io/cluster/<this cluster>=owned`, and claimed by no other cluster.
+    This,
+    /// Claimed by no cluster: made by hand, by another tool, or by kops (which does not tag
+    /// the IAM it makes).
+    Unmarked,
+    /// Claimed by other clusters, through `kubernetes.io/cluster/<name>=owned` or
+    /// `KubernetesCluster=<name>`: their names, sorted.
+    Other(Vec<String>),
+}
+
+impl Owner {
+    pub fn of(tags: &Tags, cluster: &str) -> Owner {
+        let mut others: Vec<String> = tags
+            .iter()
+            .filter_map(|(k, v)| match k.strip_prefix("kubernetes.io/cluster/") {
+                Some(name) if v == "owned" => Some(name.to_string()),
+                _ if k == "KubernetesCluster" => Some(v.clone()),
+                _ => None,
+            })
+            .filter(|name| name != cluster)
+            .collect();
+        others.sort();
+        others.dedup();
+        let ours = tags
             .get(&format!("kubernetes.io/cluster/{cluster}"))
-            .map(String::as_str)
-            == Some("owned")
+            .is_some_and(|v| v == "owned");
+        match (others.is_empty(), ours) {
+            (false, _) => Owner::Other(others),
+            (true, true) => Owner::This,
+            (true, false) => Owner::Unmarked,
+        }
     }
 }
 
@@ -424,6 +491,7 @@ pub struct ActualInstanceProfile {
     pub arn: String,
     /// Role names in the profile (IAM allows at most one).
     pub roles: Vec<String>,
+    pub tags: Tags,
 }
 
 /// What the account holds of the objects the desired state names. An object missing

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{ActualState, DesiredState, Lifecycle, ResourceId, ResourceType, Tags};
+use crate::model::{
+    ActualRole, ActualState, DesiredState, Lifecycle, Owner, ResourceId, ResourceType, Tags,
+};
 use crate::policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -295,11 +297,12 @@ fn route(
 /// Compares the desired state with the account and lists what must change.
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
     let mut plan = Plan::default();
-    let desired = &protect_foreign_roles(desired, actual, &mut plan);
+    let desired = &apply_ownership(desired, actual, &mut plan);
     plan_oidc_providers(desired, actual, &mut plan);
     plan_roles(desired, actual, &mut plan);
     plan_attachments(desired, actual, &mut plan);
     plan_stray_pod_roles(desired, actual, &mut plan);
+    check_object_overrides(desired, actual, &mut plan);
     plan_role_policies(desired, actual, &mut plan);
     plan_instance_profiles(desired, actual, &mut plan);
     plan_profile_roles(desired, actual, &mut plan);
@@ -309,50 +312,125 @@ pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
     plan
 }
 
-/// A pod role rolecall would manage, found in the account without this cluster's owned tag,
-/// was made by someone else: it and its policies are only checked, never changed.
-fn protect_foreign_roles(
-    desired: &DesiredState,
-    actual: &ActualState,
-    plan: &mut Plan,
-) -> DesiredState {
+/// Tags decide who owns what the account holds; names never do. An object that carries
+/// another cluster's ownership tags is never written: under a lifecycle that would write it
+/// that is an error (the two clusters' names collide), found before any write, and either
+/// way it and what hangs on it are only checked. A pod role or an OIDC provider found
+/// without this cluster's owned tag was made by someone else and is only checked. An
+/// untagged instance-group role or profile is managed: kops (which does not tag IAM) made it.
+fn apply_ownership(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) -> DesiredState {
     let mut desired = desired.clone();
-    let foreign: Vec<String> = desired
-        .roles
-        .iter()
-        .filter(|r| r.owned_only && r.lifecycle.writes())
-        .filter(|r| {
-            actual
-                .roles
-                .get(&r.name)
-                .is_some_and(|a| !a.owned_by(&desired.cluster))
-        })
-        .map(|r| r.name.clone())
-        .collect();
-    for name in &foreign {
-        plan.warnings.push(Problem {
-            id: ResourceId::new(ResourceType::IamRole, name),
-            message: format!(
-                "exists but is not tagged kubernetes.io/cluster/{}=owned, so someone else made it: rolecall only checks it and its policies, and never changes or deletes them",
-                desired.cluster
-            ),
-        });
+    let cluster = desired.cluster.clone();
+    let mut checked_roles = BTreeSet::new();
+    let mut checked_profiles = BTreeSet::new();
+    for role in desired.roles.iter().filter(|r| !r.external) {
+        let Some(found) = actual.roles.get(&role.name) else {
+            continue;
+        };
+        match Owner::of(&found.tags, &cluster) {
+            Owner::This => {}
+            Owner::Other(owners) => {
+                foreign(plan, role.id(), &owners, role.lifecycle);
+                checked_roles.insert(role.name.clone());
+            }
+            Owner::Unmarked
+                if role.owned_only
+                    && (role.lifecycle.writes() || desired.writes_on_role(&role.name)) =>
+            {
+                plan.warnings.push(Problem {
+                    id: role.id(),
+                    message: format!(
+                        "exists but is not tagged kubernetes.io/cluster/{cluster}=owned, so someone else made it: rolecall only checks it and its policies, and never changes or deletes them"
+                    ),
+                });
+                checked_roles.insert(role.name.clone());
+            }
+            Owner::Unmarked => {}
+        }
+    }
+    for profile in desired.instance_profiles.iter().filter(|p| !p.external) {
+        let Some(found) = actual.instance_profiles.get(&profile.name) else {
+            continue;
+        };
+        if let Owner::Other(owners) = Owner::of(&found.tags, &cluster) {
+            foreign(plan, profile.id(), &owners, profile.lifecycle);
+            checked_profiles.insert(profile.name.clone());
+        }
+    }
+    for provider in desired.oidc_providers.iter_mut().filter(|p| !p.external) {
+        let Some(found) = actual.oidc_providers.get(&provider.arn) else {
+            continue;
+        };
+        match Owner::of(&found.tags, &cluster) {
+            Owner::This => continue,
+            Owner::Other(owners) => foreign(plan, provider.id(), &owners, provider.lifecycle),
+            Owner::Unmarked if provider.lifecycle.writes() => plan.warnings.push(Problem {
+                id: provider.id(),
+                message: format!(
+                    "exists but is not tagged kubernetes.io/cluster/{cluster}=owned, so someone else made it: rolecall only checks it (a missing audience is drift) and never changes it"
+                ),
+            }),
+            Owner::Unmarked => continue,
+        }
+        only_check(&mut provider.lifecycle);
     }
     for role in desired
         .roles
         .iter_mut()
-        .filter(|r| foreign.contains(&r.name))
+        .filter(|r| checked_roles.contains(&r.name))
     {
-        role.lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+        only_check(&mut role.lifecycle);
     }
     for rp in desired
         .role_policies
         .iter_mut()
-        .filter(|p| foreign.contains(&p.role))
+        .filter(|p| checked_roles.contains(&p.role))
     {
-        rp.lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+        only_check(&mut rp.lifecycle);
+    }
+    for profile in desired
+        .instance_profiles
+        .iter_mut()
+        .filter(|p| checked_profiles.contains(&p.name))
+    {
+        only_check(&mut profile.lifecycle);
+    }
+    for link in desired
+        .profile_roles
+        .iter_mut()
+        .filter(|l| checked_roles.contains(&l.role) || checked_profiles.contains(&l.profile))
+    {
+        only_check(&mut link.lifecycle);
     }
     desired
+}
+
+/// Reports an object that carries other clusters' ownership tags: an error when its
+/// lifecycle would write it, a warning when the user already made it only checked.
+fn foreign(plan: &mut Plan, id: ResourceId, owners: &[String], lifecycle: Lifecycle) {
+    let owners = owners.join(", ");
+    if lifecycle.writes() {
+        plan.errors.push(Problem {
+            id,
+            message: format!(
+                "belongs to cluster {owners} (it carries that cluster's ownership tags), so rolecall never writes or deletes it: the two clusters' IAM names collide. Rename one cluster, or override this object's lifecycle to ExistsAndWarnIfChanges to only check it"
+            ),
+        });
+    } else if lifecycle != Lifecycle::Ignore {
+        plan.warnings.push(Problem {
+            id,
+            message: format!(
+                "belongs to cluster {owners} (it carries that cluster's ownership tags): rolecall only checks it"
+            ),
+        });
+    }
+}
+
+/// Makes a lifecycle that would write one that only checks.
+fn only_check(lifecycle: &mut Lifecycle) {
+    if lifecycle.writes() {
+        *lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+    }
 }
 
 fn plan_oidc_providers(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
@@ -460,60 +538,120 @@ fn plan_attachments(desired: &DesiredState, actual: &ActualState, plan: &mut Pla
     }
 }
 
-/// A pod role the spec no longer names: deleted, policies first, if this cluster owns it;
-/// otherwise reported and left alone.
+/// A pod role the spec no longer names: deleted, policies first, if this cluster's tags
+/// prove it owns it and the lifecycles allow; otherwise reported and left alone.
 fn plan_stray_pod_roles(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
     for role in &actual.stray_pod_roles {
         let id = ResourceId::new(ResourceType::IamRole, &role.name);
-        if !role.owned_by(&desired.cluster) {
-            plan.warnings.push(Problem {
-                id,
-                message: format!(
-                    "is named like a pod role of this cluster but is not in the spec and not tagged kubernetes.io/cluster/{}=owned; rolecall leaves it alone",
-                    desired.cluster
-                ),
-            });
-            continue;
-        }
-        for policy in role.inline_policies.iter().flatten() {
-            plan.changes.push(Change {
-                id: ResourceId::new(ResourceType::IamRolePolicy, policy),
-                kind: ChangeKind::Delete,
-                fields: vec![FieldChange::value("Role", &role.name)],
-                operation: Operation::DeleteRolePolicy {
-                    role: role.name.clone(),
-                    name: policy.clone(),
-                },
-                stage: 0,
-            });
-        }
-        for arn in role.managed_policies.iter().flatten() {
-            plan.changes.push(Change {
-                id: ResourceId::new(
-                    ResourceType::IamRolePolicyAttachment,
-                    format!("{}/{arn}", role.name),
-                ),
-                kind: ChangeKind::Delete,
-                fields: vec![FieldChange::value("PolicyARN", arn)],
-                operation: Operation::DetachRolePolicy {
-                    role: role.name.clone(),
-                    policy_arn: arn.clone(),
-                },
-                stage: 0,
-            });
-        }
-        plan.changes.push(Change {
+        let message = match Owner::of(&role.tags, &desired.cluster) {
+            Owner::This => {
+                plan_stray_deletion(desired, role, plan);
+                continue;
+            }
+            Owner::Other(owners) => format!(
+                "is named like a pod role of this cluster and is not in the spec, but belongs to cluster {} (it carries that cluster's ownership tags); rolecall leaves it alone",
+                owners.join(", ")
+            ),
+            Owner::Unmarked => format!(
+                "is named like a pod role of this cluster but is not in the spec and not tagged kubernetes.io/cluster/{}=owned; rolecall leaves it alone",
+                desired.cluster
+            ),
+        };
+        plan.warnings.push(Problem { id, message });
+    }
+}
+
+/// The deletion of an owned stray, one change per policy, attachment and the role itself.
+/// Each part has its lifecycle: its object override, else (for a policy) its role's object
+/// override, else its type's, else Sync; an attachment follows its role. A role is deleted
+/// only with everything on it, so one part that may not be deleted keeps every part, each
+/// reported as drift under that lifecycle.
+fn plan_stray_deletion(desired: &DesiredState, role: &ActualRole, plan: &mut Plan) {
+    let overrides = &desired.overrides;
+    let role_id = ResourceId::new(ResourceType::IamRole, &role.name);
+    let role_lifecycle = overrides.lifecycle_of_undeclared(&role_id);
+    let mut parts: Vec<(ResourceId, Lifecycle, Vec<FieldChange>, Operation)> = Vec::new();
+    for policy in role.inline_policies.iter().flatten() {
+        let id = ResourceId::new(ResourceType::IamRolePolicy, policy);
+        let lifecycle = overrides
+            .by_object
+            .get(&id)
+            .or_else(|| overrides.by_object.get(&role_id))
+            .or_else(|| overrides.by_type.get(&ResourceType::IamRolePolicy))
+            .copied()
+            .unwrap_or_default();
+        parts.push((
             id,
-            kind: ChangeKind::Delete,
-            fields: vec![FieldChange::value(
-                "Reason",
-                "no longer in the spec; tagged as owned by this cluster",
-            )],
-            operation: Operation::DeleteRole {
-                name: role.name.clone(),
+            lifecycle,
+            vec![FieldChange::value("Role", &role.name)],
+            Operation::DeleteRolePolicy {
+                role: role.name.clone(),
+                name: policy.clone(),
             },
-            stage: 0,
+        ));
+    }
+    for arn in role.managed_policies.iter().flatten() {
+        parts.push((
+            ResourceId::new(
+                ResourceType::IamRolePolicyAttachment,
+                format!("{}/{arn}", role.name),
+            ),
+            role_lifecycle,
+            vec![FieldChange::value("PolicyARN", arn)],
+            Operation::DetachRolePolicy {
+                role: role.name.clone(),
+                policy_arn: arn.clone(),
+            },
+        ));
+    }
+    parts.push((
+        role_id,
+        role_lifecycle,
+        vec![FieldChange::value(
+            "Reason",
+            "no longer in the spec; tagged as owned by this cluster",
+        )],
+        Operation::DeleteRole {
+            name: role.name.clone(),
+        },
+    ));
+    // An ignored part blocks the rest too, which are then shown, not hidden.
+    let keep = parts
+        .iter()
+        .map(|p| p.1)
+        .filter(|l| !l.writes())
+        .min_by_key(|l| *l == Lifecycle::Ignore)
+        .map(|l| match l {
+            Lifecycle::Ignore => Lifecycle::ExistsAndWarnIfChanges,
+            other => other,
         });
+    for (id, mut lifecycle, fields, operation) in parts {
+        if let Some(keep) = keep.filter(|_| lifecycle.writes()) {
+            lifecycle = keep;
+        }
+        route(plan, &ActualState::default(), id, lifecycle, || {
+            Outcome::Unwanted(fields, operation)
+        });
+    }
+}
+
+/// An object override that names nothing the spec builds and no stray of the account is a
+/// typo: say so before anything is written.
+fn check_object_overrides(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
+    for id in desired.overrides.by_object.keys() {
+        let stray = actual.stray_pod_roles.iter().any(|r| match id.kind {
+            ResourceType::IamRole => r.name == id.name,
+            ResourceType::IamRolePolicy => {
+                r.inline_policies.iter().flatten().any(|p| *p == id.name)
+            }
+            _ => false,
+        });
+        if !stray && !desired.contains(id) {
+            plan.errors.push(Problem {
+                id: id.clone(),
+                message: "--lifecycle-overrides names it, but it is neither an object of this cluster nor a pod role of this cluster's in the account".into(),
+            });
+        }
     }
 }
 
@@ -792,8 +930,10 @@ fn check_dependencies(desired: &DesiredState, actual: &ActualState, plan: &mut P
         for (kind, name, exists) in needs {
             let id = ResourceId::new(kind, name);
             let lifecycle = desired.lifecycle_of(&id);
-            // An ignored or unreadable object's existence is unknown, so trust the user.
-            let unknown = lifecycle == Some(Lifecycle::Ignore) || actual.denied.contains_key(&id);
+            // An unreadable object's existence is unknown, so trust the user. An ignored role
+            // or profile that something written needs is still read (for its owner), so its
+            // absence is known.
+            let unknown = actual.denied.contains_key(&id);
             if unknown || will_exist(kind, name, exists) {
                 continue;
             }

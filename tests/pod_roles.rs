@@ -6,7 +6,8 @@ mod common;
 
 use common::cluster::{Cluster, NO_CHANGES};
 use common::iam_client;
-use common::spec::ClusterYaml;
+use common::managed_policy;
+use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
 use rolecall::policy;
 
 const ACCOUNT: &str = "000000000000";
@@ -76,19 +77,6 @@ async fn exists(role: &str) -> bool {
         .is_ok()
 }
 
-/// A customer managed policy of the test's own, to attach.
-async fn managed_policy(name: &str) -> String {
-    let out = iam_client()
-        .await
-        .create_policy()
-        .policy_name(name)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
-    out.policy().unwrap().arn().unwrap().to_string()
-}
-
 /// A unique cluster name for `test`, its first label, and a managed policy made for it (the
 /// ARN).
 async fn cluster_with_policy(test: &str) -> (String, String, String) {
@@ -96,13 +84,6 @@ async fn cluster_with_policy(test: &str) -> (String, String, String) {
     let short = name.split('.').next().unwrap().to_string();
     let readonly = managed_policy(&format!("{short}-readonly")).await;
     (name, short, readonly)
-}
-
-/// `spec.serviceAccountIssuerDiscovery` with an OIDC provider rolecall manages.
-fn issuer_discovery(cluster: &str) -> String {
-    format!(
-        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{cluster}\n    enableAWSOIDCProvider: true\n"
-    )
 }
 
 /// An IRSA cluster for `test` whose OIDC provider rolecall manages, with one service account
@@ -120,16 +101,6 @@ async fn irsa_cluster(test: &str, namespace: &str, account: &str) -> (Cluster, S
     })
     .await;
     (c, readonly)
-}
-
-fn pod_identity(mode: &str, policy_arn: &str, roles: &[&str]) -> String {
-    let mut out = format!("    podIdentity:\n      mode: {mode}\n      roles:\n");
-    for role in roles {
-        out.push_str(&format!(
-            "      - name: {role}\n        namespaces: [{role}]\n        policyARNs: [{policy_arn}]\n        inlinePolicy: |\n          [{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]\n"
-        ));
-    }
-    out
 }
 
 /// Changes a role's trust out of band, then checks rolecall puts it back in place.

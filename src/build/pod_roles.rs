@@ -240,6 +240,8 @@ pub fn add_pod_roles(
         }
     }
 
+    remove_stale_grants(spec, ctx, state);
+
     if !spec.service_account_permissions.is_empty() {
         match &spec.service_account_issuer_discovery {
             Some(discovery) => match issuer_url(&discovery.discovery_store, spec.region.as_deref())
@@ -264,6 +266,26 @@ pub fn add_pod_roles(
         Ok(summary)
     } else {
         Err(InputErrors(errors))
+    }
+}
+
+/// A grant made for a pod-identity mode the spec no longer uses must go: kube2iam's on the
+/// nodes' roles, kiam's on the masters'. An inline policy carries no tags, so it is known as
+/// rolecall's by its name on a role rolecall manages, like `additional.<role>`; on a role
+/// someone else owns rolecall never wrote one, so there is nothing to remove.
+fn remove_stale_grants(spec: &ClusterSpec, ctx: &PodContext, state: &mut DesiredState) {
+    let mode = spec.pod_identity.as_ref().map(|p| p.mode);
+    let mut stale = Vec::new();
+    if mode != Some(PodIdentityMode::Kube2iam) {
+        stale.extend(ctx.node_roles.iter().map(|r| (r, "kube2iam")));
+    }
+    if mode != Some(PodIdentityMode::Kiam) {
+        stale.extend(ctx.master_roles.iter().map(|r| (r, "kiam")));
+    }
+    for ((role, _), prefix) in stale.into_iter().filter(|((_, managed), _)| *managed) {
+        state
+            .role_policies
+            .push(grant_policy(role, format!("{prefix}.{role}"), None, true));
     }
 }
 

@@ -79,6 +79,7 @@ fn converged() -> ActualState {
             name: "nodes.c".into(),
             arn: "arn:aws:iam::000000000000:instance-profile/nodes.c".into(),
             roles: vec!["nodes.c".into()],
+            tags: Default::default(),
         },
     );
     actual
@@ -453,4 +454,259 @@ fn trust_policy_drift_is_reported_not_changed() {
     assert_eq!(plan.drift.len(), 1);
     assert_eq!(plan.drift[0].id.to_string(), "IAMRole/nodes.c");
     assert_eq!(plan.drift[0].fields[0].field, "TrustPolicy");
+}
+
+fn tagged(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn owned_by(cluster: &str) -> Tags {
+    tagged(&[
+        ("KubernetesCluster", cluster),
+        (&format!("kubernetes.io/cluster/{cluster}"), "owned"),
+    ])
+}
+
+#[test]
+fn owner_is_decided_by_tags_alone() {
+    assert_eq!(Owner::of(&owned_by("c"), "c"), Owner::This);
+    assert_eq!(Owner::of(&Tags::new(), "c"), Owner::Unmarked);
+    // KubernetesCluster alone names the cluster but does not prove ownership.
+    assert_eq!(
+        Owner::of(&tagged(&[("KubernetesCluster", "c")]), "c"),
+        Owner::Unmarked
+    );
+    assert_eq!(
+        Owner::of(&owned_by("other"), "c"),
+        Owner::Other(vec!["other".into()])
+    );
+    // Claimed by two clusters: not provably ours.
+    let mut both = owned_by("c");
+    both.extend(tagged(&[("kubernetes.io/cluster/b", "owned")]));
+    assert_eq!(Owner::of(&both, "c"), Owner::Other(vec!["b".into()]));
+    // `shared` is no claim of ownership.
+    assert_eq!(
+        Owner::of(&tagged(&[("kubernetes.io/cluster/b", "shared")]), "c"),
+        Owner::Unmarked
+    );
+}
+
+/// The converged account, with the role tagged as `tags`.
+fn converged_with_role_tags(tags: Tags) -> ActualState {
+    let mut actual = converged();
+    actual.roles.get_mut("nodes.c").unwrap().tags = tags;
+    actual
+}
+
+#[test]
+fn another_clusters_role_is_an_error_and_never_written() {
+    let mut actual = converged_with_role_tags(owned_by("other"));
+    actual
+        .role_policies
+        .insert(("nodes.c".into(), "nodes.c".into()), "{}".into());
+    actual
+        .instance_profiles
+        .get_mut("nodes.c")
+        .unwrap()
+        .roles
+        .clear();
+    let plan = plan(&desired(Some(POLICY)), &actual);
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(plan.errors.len(), 1, "{plan:#?}");
+    assert_eq!(plan.errors[0].id.to_string(), "IAMRole/nodes.c");
+    assert!(plan.errors[0].message.contains("belongs to cluster other"));
+    // What it holds is shown as drift.
+    assert!(plan
+        .drift
+        .iter()
+        .any(|d| d.id.to_string() == "IAMRolePolicy/nodes.c"));
+}
+
+#[test]
+fn another_clusters_role_under_a_checking_lifecycle_is_a_warning() {
+    let actual = converged_with_role_tags(owned_by("other"));
+    let plan = plan(
+        &with_lifecycle(desired(None), Lifecycle::ExistsAndWarnIfChanges),
+        &actual,
+    );
+    assert!(
+        plan.errors.is_empty() && plan.changes.is_empty(),
+        "{plan:#?}"
+    );
+    assert!(plan.warnings[0].message.contains("only checks it"));
+}
+
+#[test]
+fn an_untagged_instance_group_role_is_kops_made_and_managed() {
+    let mut actual = converged();
+    actual
+        .role_policies
+        .insert(("nodes.c".into(), "nodes.c".into()), "{}".into());
+    let plan = plan(&desired(None), &actual);
+    assert_eq!(
+        summary(&plan),
+        vec![(
+            ChangeKind::Modify,
+            "IAMRolePolicy/nodes.c".into(),
+            "PutRolePolicy"
+        )]
+    );
+}
+
+#[test]
+fn another_clusters_profile_gets_no_role() {
+    let mut actual = converged();
+    let profile = actual.instance_profiles.get_mut("nodes.c").unwrap();
+    profile.roles.clear();
+    profile.tags = owned_by("other");
+    let plan = plan(&desired(None), &actual);
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(plan.errors[0].id.to_string(), "IAMInstanceProfile/nodes.c");
+}
+
+fn irsa_desired() -> DesiredState {
+    let mut d = desired(None);
+    d.oidc_providers.push(crate::model::DesiredOidcProvider {
+        arn: "arn:aws:iam::000000000000:oidc-provider/issuer.example.com".into(),
+        url: "https://issuer.example.com".into(),
+        client_ids: ["amazonaws.com".to_string(), "sts".to_string()].into(),
+        tags: owned_by("c"),
+        lifecycle: Lifecycle::Sync,
+        external: false,
+    });
+    d
+}
+
+fn with_provider(tags: Tags) -> ActualState {
+    let mut actual = converged();
+    actual.oidc_providers.insert(
+        "arn:aws:iam::000000000000:oidc-provider/issuer.example.com".into(),
+        crate::model::ActualOidcProvider {
+            arn: "arn:aws:iam::000000000000:oidc-provider/issuer.example.com".into(),
+            client_ids: ["amazonaws.com".to_string()].into(),
+            tags,
+        },
+    );
+    actual
+}
+
+#[test]
+fn an_oidc_provider_someone_else_made_is_only_checked() {
+    let plan = plan(&irsa_desired(), &with_provider(Tags::new()));
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(plan.drift.len(), 1);
+    assert_eq!(
+        plan.drift[0].id.to_string(),
+        "IAMOIDCProvider/issuer.example.com"
+    );
+    assert!(plan.warnings[0].message.contains("someone else made it"));
+    // Ours: the missing audience is added.
+    let plan = plan_of_owned_provider();
+    assert_eq!(
+        summary(&plan),
+        vec![(
+            ChangeKind::Modify,
+            "IAMOIDCProvider/issuer.example.com".into(),
+            "AddClientIDToOpenIDConnectProvider"
+        )]
+    );
+}
+
+fn plan_of_owned_provider() -> Plan {
+    plan(&irsa_desired(), &with_provider(owned_by("c")))
+}
+
+fn stray(name: &str, tags: Tags) -> ActualRole {
+    ActualRole {
+        name: name.into(),
+        id: "AROA".into(),
+        arn: format!("arn:aws:iam::000000000000:role/{name}"),
+        path: "/".into(),
+        trust_policy: TRUST.into(),
+        tags,
+        managed_policies: Some(["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into()),
+        inline_policies: Some(vec![name.into()]),
+    }
+}
+
+fn with_stray(tags: Tags) -> ActualState {
+    let mut actual = converged();
+    actual.stray_pod_roles.push(stray("old.pods.c", tags));
+    actual
+}
+
+fn with_overrides(mut d: DesiredState, overrides: &str) -> DesiredState {
+    d.pod_role_scope.suffixes = vec![".pods.c".into()];
+    let o = crate::lifecycle::parse_overrides(&[overrides.to_string()]).unwrap();
+    crate::lifecycle::apply_overrides(&mut d, &o).unwrap();
+    d
+}
+
+#[test]
+fn an_owned_stray_is_deleted_under_sync_policies_first() {
+    let plan = plan(&desired(None), &with_stray(owned_by("c")));
+    let mut ops: Vec<(u8, &str)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.stage, c.operation.action()))
+        .collect();
+    ops.sort();
+    assert_eq!(
+        ops,
+        vec![
+            (0, "DeleteRolePolicy"),
+            (0, "DetachRolePolicy"),
+            (1, "DeleteRole")
+        ]
+    );
+}
+
+#[test]
+fn a_stray_someone_else_owns_or_nobody_tagged_is_left_alone() {
+    for tags in [Tags::new(), owned_by("other")] {
+        let plan = plan(&desired(None), &with_stray(tags));
+        assert!(plan.changes.is_empty(), "{plan:#?}");
+        assert!(plan.warnings[0].message.contains("leaves it alone"));
+    }
+}
+
+#[test]
+fn stray_deletions_obey_type_lifecycles() {
+    for lifecycle in ["ExistsAndValidates", "ExistsAndWarnIfChanges", "Ignore"] {
+        let d = with_overrides(
+            desired(None),
+            &format!("IAMRole={lifecycle},IAMRolePolicy={lifecycle},IAMInstanceProfile={lifecycle},IAMInstanceProfileRole={lifecycle}"),
+        );
+        let plan = plan(&d, &with_stray(owned_by("c")));
+        assert!(plan.changes.is_empty(), "{lifecycle}: {plan:#?}");
+    }
+    // Only checked: shown as drift, each part under its lifecycle.
+    let d = with_overrides(desired(None), "IAMRole=ExistsAndWarnIfChanges");
+    let checked = plan(&d, &with_stray(owned_by("c")));
+    assert!(checked.changes.is_empty(), "{checked:#?}");
+    assert_eq!(checked.drift.len(), 3, "{checked:#?}");
+}
+
+#[test]
+fn an_object_override_can_protect_one_stray() {
+    let d = with_overrides(desired(None), "IAMRole/old.pods.c=ExistsAndWarnIfChanges");
+    let kept = plan(&d, &with_stray(owned_by("c")));
+    assert!(kept.changes.is_empty(), "{kept:#?}");
+    assert!(kept.errors.is_empty(), "{kept:#?}");
+    // A policy that may not be deleted keeps its role too.
+    let d = with_overrides(desired(None), "IAMRolePolicy/old.pods.c=ExistsAndValidates");
+    let kept = plan(&d, &with_stray(owned_by("c")));
+    assert!(kept.changes.is_empty(), "{kept:#?}");
+    assert!(!kept.errors.is_empty());
+}
+
+#[test]
+fn an_object_override_naming_no_object_and_no_stray_is_an_error() {
+    let d = with_overrides(desired(None), "IAMRole/gone.pods.c=ExistsAndWarnIfChanges");
+    let plan = plan(&d, &converged());
+    assert_eq!(plan.errors.len(), 1, "{plan:#?}");
+    assert!(plan.errors[0].message.contains("neither an object"));
 }

@@ -227,3 +227,16 @@ pub fn scratch_dir(cluster: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A customer managed policy of the test's own, to attach.
+pub async fn managed_policy(name: &str) -> String {
+    let out = iam_client()
+        .await
+        .create_policy()
+        .policy_name(name)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    out.policy().unwrap().arn().unwrap().to_string()
+}

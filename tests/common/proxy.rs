@@ -96,6 +96,24 @@ impl RecordingProxy {
             .collect()
     }
 
+    /// Every write request: its action and its parameters.
+    pub fn write_requests(&self) -> Vec<(String, HashMap<String, String>)> {
+        let s = self.state.lock().unwrap();
+        s.actions
+            .iter()
+            .zip(&s.bodies)
+            .filter(|(a, _)| !is_read(a))
+            .map(|(a, body)| {
+                let params = body
+                    .split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                (a.clone(), params)
+            })
+            .collect()
+    }
+
     /// How many requests of `action` had `param=value`.
     pub fn requests_with(&self, action: &str, param: &str, value: &str) -> usize {
         let wanted = format!("{param}={value}");

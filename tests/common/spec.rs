@@ -130,3 +130,22 @@ pub const SQS_STATEMENT_WIDER: &str = r#"[
     "Resource": ["arn:aws:sqs:us-east-1:000000000000:jobs"]
   }
 ]"#;
+
+/// `spec.serviceAccountIssuerDiscovery` with an OIDC provider rolecall manages.
+pub fn issuer_discovery(cluster: &str) -> String {
+    format!(
+        "  serviceAccountIssuerDiscovery:\n    discoveryStore: s3://rolecall-oidc/{cluster}\n    enableAWSOIDCProvider: true\n"
+    )
+}
+
+/// `spec.iam.podIdentity` in `mode` with one role per name, each for the namespace of its
+/// name, with `policy_arn` attached and an inline policy.
+pub fn pod_identity(mode: &str, policy_arn: &str, roles: &[&str]) -> String {
+    let mut out = format!("    podIdentity:\n      mode: {mode}\n      roles:\n");
+    for role in roles {
+        out.push_str(&format!(
+            "      - name: {role}\n        namespaces: [{role}]\n        policyARNs: [{policy_arn}]\n        inlinePolicy: |\n          [{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]\n"
+        ));
+    }
+    out
+}

@@ -4,24 +4,12 @@
 mod common;
 
 use common::cluster::{Cluster, NO_CHANGES};
-use common::iam_client;
 use common::proxy::Fault;
 use common::spec::ClusterYaml;
+use common::{iam_client, policy_document};
 
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const TAMPERED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:DescribeRegions","s3:*"],"Resource":"*"}]}"#;
-
-async fn policy_document(role: &str, name: &str) -> Option<String> {
-    let out = iam_client()
-        .await
-        .get_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .send()
-        .await
-        .ok()?;
-    Some(rolecall::policy::decode_aws_document(out.policy_document()))
-}
 
 async fn tamper_nodes_policy(c: &Cluster) {
     let nodes = c.role("nodes");

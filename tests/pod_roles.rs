@@ -6,8 +6,8 @@ mod common;
 
 use common::cluster::{Cluster, NO_CHANGES};
 use common::iam_client;
-use common::managed_policy;
 use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
+use common::{managed_policy, role_exists};
 use rolecall::policy;
 
 const ACCOUNT: &str = "000000000000";
@@ -41,15 +41,7 @@ async fn role_id(role: &str) -> String {
 }
 
 async fn inline(role: &str, name: &str) -> Option<serde_json::Value> {
-    let out = iam_client()
-        .await
-        .get_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .send()
-        .await
-        .ok()?;
-    serde_json::from_str(&policy::decode_aws_document(out.policy_document())).ok()
+    serde_json::from_str(&common::policy_document(role, name).await?).ok()
 }
 
 async fn attached(role: &str) -> Vec<String> {
@@ -65,16 +57,6 @@ async fn attached(role: &str) -> Vec<String> {
         .filter_map(|p| p.policy_arn())
         .map(str::to_string)
         .collect()
-}
-
-async fn exists(role: &str) -> bool {
-    iam_client()
-        .await
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .is_ok()
 }
 
 /// A unique cluster name for `test`, its first label, and a managed policy made for it (the
@@ -192,8 +174,11 @@ async fn kube2iam_roles_trust_the_node_role_and_removed_ones_are_deleted_only_wh
             .contains(&format!("DeleteRole                IAMRole/{ops}")),
         "{run:?}"
     );
-    assert!(!exists(&ops).await, "the owned role is deleted");
-    assert!(exists(&foreign).await, "the untagged role is left alone");
+    assert!(!role_exists(&ops).await, "the owned role is deleted");
+    assert!(
+        role_exists(&foreign).await,
+        "the untagged role is left alone"
+    );
     assert!(
         run.stdout.contains(&format!(
             "  IAMRole/{foreign}\n  \tis named like a pod role"
@@ -273,8 +258,8 @@ async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
     c.rewrite(ClusterYaml::new(&name).with_iam(&pod_identity("kiam", &readonly, &[])));
     let run = c.apply().await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(!exists(&billing).await);
-    assert!(exists(&server).await);
+    assert!(!role_exists(&billing).await);
+    assert!(role_exists(&server).await);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,7 @@ mod common;
 
 use common::cluster::Cluster;
 use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
-use common::{iam_client, managed_policy, unique_cluster};
+use common::{iam_client, iam_tags, managed_policy, policy_document, role_exists, unique_cluster};
 use rolecall::policy;
 
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -23,20 +23,13 @@ fn owned_by(cluster: &str) -> Vec<(String, String)> {
 /// Makes a role by hand, with an EC2 trust, `tags` and one inline policy named as the role.
 async fn hand_made_role(name: &str, tags: &[(String, String)]) {
     let iam = iam_client().await;
-    let mut req = iam
-        .create_role()
+    iam.create_role()
         .role_name(name)
-        .assume_role_policy_document(EC2_TRUST);
-    for (k, v) in tags {
-        req = req.tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap(),
-        );
-    }
-    req.send().await.unwrap();
+        .assume_role_policy_document(EC2_TRUST)
+        .set_tags(Some(iam_tags(tags)))
+        .send()
+        .await
+        .unwrap();
     iam.put_role_policy()
         .role_name(name)
         .policy_name(name)
@@ -44,28 +37,6 @@ async fn hand_made_role(name: &str, tags: &[(String, String)]) {
         .send()
         .await
         .unwrap();
-}
-
-async fn role_exists(name: &str) -> bool {
-    iam_client()
-        .await
-        .get_role()
-        .role_name(name)
-        .send()
-        .await
-        .is_ok()
-}
-
-async fn inline_policy(role: &str, name: &str) -> Option<String> {
-    let out = iam_client()
-        .await
-        .get_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .send()
-        .await
-        .ok()?;
-    Some(policy::decode_aws_document(out.policy_document()))
 }
 
 async fn trust_of(role: &str) -> String {
@@ -98,9 +69,7 @@ async fn deleting_a_stray_pod_role_obeys_lifecycles() {
         let overrides = format!(
             "IAMRole={lifecycle},IAMRolePolicy={lifecycle},IAMInstanceProfile={lifecycle},IAMInstanceProfileRole={lifecycle},IAMOIDCProvider={lifecycle}"
         );
-        let run = c
-            .run(&["--yes", "--lifecycle-overrides", &overrides])
-            .await;
+        let run = c.run(&["--yes", "--lifecycle-overrides", &overrides]).await;
         assert!(
             c.proxy.writes_naming(&stray).is_empty(),
             "{lifecycle}: {:?}\n{run:?}",
@@ -123,7 +92,10 @@ async fn deleting_a_stray_pod_role_obeys_lifecycles() {
     let typo = format!("IAMRole/nope.pods.{}=Ignore", c.name);
     let run = c.run(&["--yes", "--lifecycle-overrides", &typo]).await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains("neither an object of this cluster"), "{run:?}");
+    assert!(
+        run.stdout.contains("neither an object of this cluster"),
+        "{run:?}"
+    );
     assert!(c.proxy.writes().is_empty());
 
     // Under Sync it goes.
@@ -149,7 +121,7 @@ async fn another_clusters_instance_group_role_is_never_written() {
     );
     assert!(c.proxy.writes().is_empty(), "{:?}", c.proxy.writes());
     assert_eq!(
-        inline_policy(&nodes, &nodes).await.as_deref(),
+        policy_document(&nodes, &nodes).await.as_deref(),
         Some(HAND_POLICY)
     );
 
@@ -170,7 +142,7 @@ async fn another_clusters_instance_group_role_is_never_written() {
         .collect();
     assert!(to_role.is_empty(), "{to_role:?}\n{run:?}");
     assert_eq!(
-        inline_policy(&nodes, &nodes).await.as_deref(),
+        policy_document(&nodes, &nodes).await.as_deref(),
         Some(HAND_POLICY)
     );
 }
@@ -200,21 +172,19 @@ async fn a_cluster_named_like_another_clusters_service_accounts_takes_nothing_ov
     let run = b.apply().await;
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stdout
-            .contains(&format!("IAMRole/{shared_name}\n  \tbelongs to cluster {a} ")),
+        run.stdout.contains(&format!(
+            "IAMRole/{shared_name}\n  \tbelongs to cluster {a} "
+        )),
         "{run:?}"
     );
     assert!(b.proxy.writes().is_empty(), "{:?}", b.proxy.writes());
     assert_eq!(trust_of(&shared_name).await, trust_before);
-    assert_eq!(inline_policy(&shared_name, &shared_name).await, None);
+    assert_eq!(policy_document(&shared_name, &shared_name).await, None);
 
     // And A still plans nothing: B's failed run left its roles alone.
     let run = cluster_a.dry_run().await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout.contains(common::cluster::NO_CHANGES),
-        "{run:?}"
-    );
+    assert!(run.stdout.contains(common::cluster::NO_CHANGES), "{run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -277,15 +247,19 @@ async fn a_grant_for_a_mode_no_longer_used_is_deleted() {
     let kube2iam = format!("kube2iam.{nodes}");
     let kiam = format!("kiam.{masters}");
     assert_eq!(c.apply().await.code, 0);
-    assert!(inline_policy(&nodes, &kube2iam).await.is_some());
+    assert!(policy_document(&nodes, &kube2iam).await.is_some());
 
     // kube2iam -> kiam: the nodes' grant goes, the masters' comes.
     c.rewrite(ClusterYaml::new(&c.name).with_iam(&pod_identity("kiam", &readonly, &["app"])));
     let run = c.apply().await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(c.proxy.requests_with("DeleteRolePolicy", "PolicyName", &kube2iam), 1);
-    assert_eq!(inline_policy(&nodes, &kube2iam).await, None);
-    assert!(inline_policy(&masters, &kiam).await.is_some());
+    assert_eq!(
+        c.proxy
+            .requests_with("DeleteRolePolicy", "PolicyName", &kube2iam),
+        1
+    );
+    assert_eq!(policy_document(&nodes, &kube2iam).await, None);
+    assert!(policy_document(&masters, &kiam).await.is_some());
 
     // Under a checking lifecycle the stale grant is drift, not deleted.
     c.rewrite(ClusterYaml::new(&c.name));
@@ -294,12 +268,12 @@ async fn a_grant_for_a_mode_no_longer_used_is_deleted() {
     let run = c.run(&["--yes", "--lifecycle-overrides", &keep]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(c.proxy.writes_naming(&kiam).is_empty(), "{run:?}");
-    assert!(inline_policy(&masters, &kiam).await.is_some());
+    assert!(policy_document(&masters, &kiam).await.is_some());
 
     // No pod identity at all: the masters' grant and kiam's server role go.
     let run = c.apply().await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(inline_policy(&masters, &kiam).await, None);
+    assert_eq!(policy_document(&masters, &kiam).await, None);
     assert!(!role_exists(&format!("kiam-server.{name}")).await);
     assert!(!role_exists(&format!("app.pods.{name}")).await);
     let run = c.dry_run().await;
@@ -390,20 +364,14 @@ impl Scenario {
 }
 
 async fn seed_profile(name: &str, tags: &[(String, String)]) {
-    let mut req = iam_client()
+    iam_client()
         .await
         .create_instance_profile()
-        .instance_profile_name(name);
-    for (k, v) in tags {
-        req = req.tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap(),
-        );
-    }
-    req.send().await.unwrap();
+        .instance_profile_name(name)
+        .set_tags(Some(iam_tags(tags)))
+        .send()
+        .await
+        .unwrap();
 }
 
 fn tags_for(state: Seeded, cluster: &str, other: &str) -> Vec<(String, String)> {
@@ -446,7 +414,12 @@ async fn random_case(seed: u64) {
     // Another cluster's object makes the plan fail, as it must: keep it to one object in
     // half of the cases, so that the others show what is written, and sometimes tell rolecall
     // to only check it, so that the plan goes ahead beside it.
-    for state in s.roles.values_mut().map(|r| &mut r.1).chain(s.profiles.values_mut()) {
+    for state in s
+        .roles
+        .values_mut()
+        .map(|r| &mut r.1)
+        .chain(s.profiles.values_mut())
+    {
         if *state == Seeded::Others {
             *state = Seeded::Unmarked;
         }
@@ -498,22 +471,16 @@ async fn random_case(seed: u64) {
             } else {
                 "someone-elses"
             };
-            let mut req = iam_client()
+            iam_client()
                 .await
                 .create_open_id_connect_provider()
                 .url(url)
                 .client_id_list(audience)
-                .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280");
-            for (k, v) in tags_for(*state, &cluster, &other) {
-                req = req.tags(
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .unwrap(),
-                );
-            }
-            req.send().await.unwrap();
+                .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+                .set_tags(Some(iam_tags(&tags_for(*state, &cluster, &other))))
+                .send()
+                .await
+                .unwrap();
         }
     }
 
@@ -592,19 +559,38 @@ async fn random_case(seed: u64) {
             left.remove(at);
         }
     } else {
-        assert_eq!(sent, planned_ops, "apply sent other writes than the plan listed: {context}");
+        assert_eq!(
+            sent, planned_ops,
+            "apply sent other writes than the plan listed: {context}"
+        );
     }
 
     for (action, params) in &writes {
         let role = params.get("RoleName").map(String::as_str);
         if let Some(role) = role {
-            let (kind, state) = s.roles.get(role).copied().unwrap_or(("group", Seeded::Absent));
-            assert_ne!(state, Seeded::Others, "{action} on another cluster's role {role}: {context}");
+            let (kind, state) = s
+                .roles
+                .get(role)
+                .copied()
+                .unwrap_or(("group", Seeded::Absent));
+            assert_ne!(
+                state,
+                Seeded::Others,
+                "{action} on another cluster's role {role}: {context}"
+            );
             if kind != "group" {
-                assert_ne!(state, Seeded::Unmarked, "{action} on a hand-made pod role {role}: {context}");
+                assert_ne!(
+                    state,
+                    Seeded::Unmarked,
+                    "{action} on a hand-made pod role {role}: {context}"
+                );
             }
             if kind == "stray" {
-                assert_eq!(state, Seeded::Ours, "{action} on a stray not ours: {context}");
+                assert_eq!(
+                    state,
+                    Seeded::Ours,
+                    "{action} on a stray not ours: {context}"
+                );
             }
             if action == "CreateRole" {
                 assert_eq!(state, Seeded::Absent, "{context}");
@@ -612,7 +598,11 @@ async fn random_case(seed: u64) {
         }
         if let Some(profile) = params.get("InstanceProfileName") {
             let state = s.profiles.get(profile).copied().unwrap_or(Seeded::Absent);
-            assert_ne!(state, Seeded::Others, "{action} on another cluster's profile: {context}");
+            assert_ne!(
+                state,
+                Seeded::Others,
+                "{action} on another cluster's profile: {context}"
+            );
         }
         if action.contains("OpenIDConnectProvider") {
             let state = s.provider.as_ref().map(|p| p.1).unwrap();
@@ -622,12 +612,27 @@ async fn random_case(seed: u64) {
             );
         }
         let (kind, name, of_role) = match action.as_str() {
-            "PutRolePolicy" | "DeleteRolePolicy" => ("IAMRolePolicy", params["PolicyName"].clone(), role),
-            "CreateInstanceProfile" => ("IAMInstanceProfile", params["InstanceProfileName"].clone(), None),
-            "AddRoleToInstanceProfile" => ("IAMInstanceProfileRole", params["InstanceProfileName"].clone(), None),
+            "PutRolePolicy" | "DeleteRolePolicy" => {
+                ("IAMRolePolicy", params["PolicyName"].clone(), role)
+            }
+            "CreateInstanceProfile" => (
+                "IAMInstanceProfile",
+                params["InstanceProfileName"].clone(),
+                None,
+            ),
+            "AddRoleToInstanceProfile" => (
+                "IAMInstanceProfileRole",
+                params["InstanceProfileName"].clone(),
+                None,
+            ),
             a if a.contains("OpenIDConnectProvider") => (
                 "IAMOIDCProvider",
-                s.provider.as_ref().unwrap().0.trim_start_matches("https://").to_string(),
+                s.provider
+                    .as_ref()
+                    .unwrap()
+                    .0
+                    .trim_start_matches("https://")
+                    .to_string(),
                 None,
             ),
             _ => ("IAMRole", role.unwrap().to_string(), None),
@@ -646,8 +651,8 @@ async fn random_case(seed: u64) {
     }
     // What was planned is done: the next plan has nothing left to change.
     let again = c.run(&args).await;
-    let after: serde_json::Value = serde_json::from_str(&again.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {again:?}\n{context}"));
+    let after: serde_json::Value =
+        serde_json::from_str(&again.stdout).unwrap_or_else(|e| panic!("{e}: {again:?}\n{context}"));
     assert_eq!(
         after["changes"].as_array().map(Vec::len),
         Some(0),

@@ -5,19 +5,9 @@
 mod common;
 
 use common::cluster::{assert_account_matches, Cluster, MUST_SPECIFY_YES, NO_CHANGES};
-use common::iam_client;
 use common::proxy::Fault;
 use common::spec::{ClusterYaml, SQS_STATEMENT, SQS_STATEMENT_WIDER};
-
-async fn role_exists(name: &str) -> bool {
-    iam_client()
-        .await
-        .get_role()
-        .role_name(name)
-        .send()
-        .await
-        .is_ok()
-}
+use common::{iam_client, role_exists};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_on_an_empty_account_lists_everything_and_writes_nothing() {

@@ -240,3 +240,41 @@ pub async fn managed_policy(name: &str) -> String {
         .unwrap();
     out.policy().unwrap().arn().unwrap().to_string()
 }
+
+/// Whether the role exists, read with the tests' own client.
+pub async fn role_exists(name: &str) -> bool {
+    iam_client()
+        .await
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// A role's inline policy as IAM holds it (decoded), read with the tests' own client.
+pub async fn policy_document(role: &str, name: &str) -> Option<String> {
+    let out = iam_client()
+        .await
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+        .ok()?;
+    Some(rolecall::policy::decode_aws_document(out.policy_document()))
+}
+
+/// IAM tags from key-value pairs, for the objects the tests make by hand.
+pub fn iam_tags(pairs: &[(String, String)]) -> Vec<aws_sdk_iam::types::Tag> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap()
+        })
+        .collect()
+}

@@ -12,7 +12,7 @@ use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
 use crate::model::{ActualState, DesiredState};
 use crate::render::{self, Style};
 use crate::spec::InstanceRole;
-use crate::{apply, build, lifecycle, lint, plan, rolling, spec};
+use crate::{apply, build, lifecycle, lint, plan, policy, rolling, spec};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -214,6 +214,15 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
     };
     if let Err(e) = lifecycle::apply_overrides(&mut desired, &overrides) {
         return fail(e);
+    }
+    // The spec's own documents were checked as it was read; this also covers what rolecall
+    // generates, so that IAM never refuses a document half-way through an apply.
+    let invalid = policy::grammar::check_desired(&desired);
+    if !invalid.is_empty() {
+        for (id, e) in &invalid {
+            eprintln!("Error: {id}: {e}");
+        }
+        return EXIT_ERROR;
     }
     // The instances to roll depend on the spec alone: list them while the account is read.
     let (actual, stale) = tokio::join!(

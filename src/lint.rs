@@ -83,6 +83,13 @@ fn permission_findings(doc: &CanonicalPolicy) -> Vec<String> {
                 "allows every IAM action (iam:*), which can grant itself anything".to_string(),
             );
         }
+        if let Some(excluded) = &st.not_action {
+            let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+            out.push(format!(
+                "allows every action except {} (\"Allow\" with \"NotAction\"), including every service added later; list the actions to allow instead",
+                excluded.join(", ")
+            ));
+        }
         for (action, what) in [
             ("iam:passrole", "iam:PassRole"),
             ("sts:assumerole", "sts:AssumeRole"),
@@ -154,6 +161,26 @@ mod tests {
     }
 
     #[test]
+    fn allow_with_not_action_is_found_but_deny_with_not_action_is_not() {
+        let found =
+            perms(r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#);
+        assert_eq!(
+            found,
+            ["allows every action except iam:* (\"Allow\" with \"NotAction\"), including every service added later; list the actions to allow instead"]
+        );
+        // Canonical actions are lower-cased; more than one is listed in order.
+        assert!(perms(
+            r#"{"Statement":[{"Effect":"Allow","NotAction":["s3:*","IAM:*"],"NotResource":"arn:aws:s3:::b"}]}"#
+        )[0]
+        .starts_with("allows every action except iam:*, s3:* "));
+        // Denying everything but a list narrows access: not a finding.
+        assert!(perms(
+            r#"{"Statement":[{"Effect":"Deny","NotAction":["sts:GetCallerIdentity"],"Resource":"*"}]}"#
+        )
+        .is_empty());
+    }
+
+    #[test]
     fn pass_role_and_assume_role_on_star_are_found_but_not_on_named_roles() {
         let found = perms(
             r#"{"Statement":[{"Effect":"Allow","Action":["iam:PassRole","sts:AssumeRole"],"Resource":"*"}]}"#,
@@ -187,6 +214,18 @@ mod tests {
         assert!(spec.iam.legacy);
         let desired = crate::build::desired_state(&spec).unwrap();
         assert_eq!(lint(&desired), vec![]);
+        for iam in [
+            "{legacy: false}",
+            "{legacy: false, allowContainerRegistry: true}",
+            "{legacy: true, allowContainerRegistry: true}",
+        ] {
+            let spec = crate::test_spec::cluster(
+                "c.k8s.local",
+                &format!("  configBase: s3://state/c.k8s.local\n  iam: {iam}\n  dnsZone: Z1\n  networking:\n    amazonvpc: {{}}\n"),
+            );
+            let desired = crate::build::desired_state(&spec).unwrap();
+            assert_eq!(lint(&desired), vec![], "{iam}");
+        }
     }
 
     #[test]

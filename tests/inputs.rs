@@ -41,6 +41,14 @@ fn line_of(text: &str, needle: &str) -> usize {
         + 1
 }
 
+/// `line:column` (1-based, columns in characters) of the first occurrence of `needle`.
+fn place_of(text: &str, needle: &str) -> String {
+    let line = line_of(text, needle);
+    let l = text.lines().nth(line - 1).unwrap();
+    let column = l[..l.find(needle).unwrap()].chars().count() + 1;
+    format!("{line}:{column}")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_yaml() {
     let text = cluster().replace("  cloudProvider: aws\n", "  cloudProvider: [aws\n");
@@ -124,7 +132,7 @@ async fn additional_policies_bad_json_bad_effect_unknown_key() {
         .with_node_policy(r#"[{"Effect": "Permit", "Action": "s3:*", "Resource": "*"}]"#)
         .render();
     let (err, _) = refused("bad-effect", &bad_effect, &[]).await;
-    assert!(err.contains("spec.additionalPolicies.node: statement 0 has Effect \"Permit\"; it must be \"Allow\" or \"Deny\""), "{err}");
+    assert!(err.contains("spec.additionalPolicies.node: statement 0, Effect: \"Permit\" is not an effect; it must be \"Allow\" or \"Deny\""), "{err}");
     let unknown = cluster().replace(
         "  etcdClusters:",
         "  additionalPolicies:\n    workers: '[]'\n  etcdClusters:",
@@ -231,4 +239,95 @@ async fn no_region_or_no_credentials() {
         "{no_credentials:?}"
     );
     assert!(proxy.actions().is_empty(), "{:?}", proxy.actions());
+}
+
+/// Issue 11: statements IAM refuses used to pass the dry run and stop an apply halfway
+/// (a bare KMS key id made IAM refuse the masters' policy after 11 other changes). Each is
+/// now refused before any request, at the line and element it stands on.
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_iam_would_refuse() {
+    const FIELD: &str = "spec.additionalPolicies.node";
+    for (test, statements, needle, message) in [
+        (
+            "no-action",
+            r#"[{"Effect": "Allow", "Resource": "*"}]"#,
+            r#"{"Effect""#,
+            "statement 0 has no Action or NotAction; IAM needs exactly one of them",
+        ),
+        (
+            "both-actions",
+            r#"[{"Effect": "Allow", "Action": "s3:*", "NotAction": "iam:*", "Resource": "*"}]"#,
+            r#"{"Effect""#,
+            "statement 0 has both Action and NotAction; IAM takes exactly one of them",
+        ),
+        (
+            "no-prefix",
+            r#"[{"Effect": "Allow", "Action": "s3GetObject", "Resource": "*"}]"#,
+            r#""Action""#,
+            "statement 0, Action: \"s3GetObject\" has no service prefix; write service:action, such as s3:GetObject, or *",
+        ),
+        (
+            "principal",
+            r#"[{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Resource": "*"}]"#,
+            r#""Principal""#,
+            "statement 0, Principal: an identity policy takes no Principal; IAM refuses it (\"Policy document should not specify a principal\"). Whom a role trusts belongs in its trust policy",
+        ),
+        (
+            "not-an-arn",
+            r#"[{"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::logs/*", "logs-bucket"]}]"#,
+            r#""Resource""#,
+            "statement 0, Resource[1]: \"logs-bucket\" is neither * nor an ARN (arn:partition:service:region:account:resource); IAM refuses it",
+        ),
+    ] {
+        let text = ClusterYaml::new("inputs.k8s.local")
+            .with_node_policy(statements)
+            .render();
+        let (err, path) = refused(test, &text, &[]).await;
+        assert_eq!(
+            err,
+            format!("Error: {path}:{}: {FIELD}: {message}\n", place_of(&text, needle)),
+            "{test}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_kms_key_id() {
+    let text = cluster().replace(
+        "kmsKeyId: arn:aws:kms:us-east-1:000000000000:key/test-key",
+        "kmsKeyId: key-id-1",
+    );
+    let (err, path) = refused("bare-kms-key", &text, &[]).await;
+    assert_eq!(
+        err,
+        format!("Error: {path}:{}: spec.etcdClusters[0].etcdMembers[0].kmsKeyId: \"key-id-1\" is not a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab; kops grants the masters this key as a policy Resource, where IAM takes only ARNs\n", place_of(&text, "key-id-1"))
+    );
+}
+
+/// Issue 11 point 6: namespaces end up in the YAML for `kubectl apply`, where a newline
+/// would start a document of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn pod_role_namespaces_that_are_not_kubernetes_names() {
+    let field = "spec.iam.podIdentity.roles[0].namespaces[0]";
+    for (test, namespaces, shown) in [
+        ("ns-capitals", "[Billing]", r#""Billing""#),
+        (
+            "ns-newline",
+            r#"["billing\n---\nkind: Secret"]"#,
+            r#""billing\n---\nkind: Secret""#,
+        ),
+    ] {
+        let text = ClusterYaml::new("inputs.k8s.local")
+            .with_iam(&format!(
+                "    podIdentity:\n      mode: kube2iam\n      roles:\n      - name: billing\n        namespaces: {namespaces}\n        policyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n"
+            ))
+            .render();
+        let (err, path) = refused(test, &text, &[]).await;
+        let value = &namespaces[1..];
+        assert_eq!(
+            err,
+            format!("Error: {path}:{}: {field}: {shown} is not a valid Kubernetes namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit\n", place_of(&text, value)),
+            "{test}"
+        );
+    }
 }

@@ -3,12 +3,15 @@
 //! [`load_files`] or [`parse_documents`] is whole and valid.
 
 mod error;
+mod kube_names;
 mod raw;
+mod statements;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use error::{InputError, InputErrors, SourceLocation};
 pub use validate::validate_documents;
@@ -263,16 +266,20 @@ pub fn parse_documents(files: &[SourceFile]) -> Result<ClusterSpec, InputErrors>
 #[derive(Debug)]
 pub struct ParsedDocument {
     pub file: PathBuf,
+    /// The whole file's text, to place problems inside values (a policy's statements).
+    pub source: Arc<str>,
     pub raw: raw::RawDocument,
 }
 
 fn parse_file(path: &Path, text: &str) -> Result<Vec<ParsedDocument>, InputError> {
     let docs: Vec<raw::RawDocument> =
         serde_saphyr::from_multiple(text).map_err(|e| yaml_error(path, text, &e))?;
+    let source: Arc<str> = Arc::from(text);
     Ok(docs
         .into_iter()
         .map(|raw| ParsedDocument {
             file: path.to_path_buf(),
+            source: Arc::clone(&source),
             raw,
         })
         .collect())

@@ -284,7 +284,7 @@ fn an_effect_other_than_allow_or_deny_is_an_error() {
         error(&with_cluster(
             "  additionalPolicies:\n    master: '[{\"Effect\": \"Permit\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]'\n"
         )),
-        "cluster.yaml:17:13: spec.additionalPolicies.master: statement 0 has Effect \"Permit\"; it must be \"Allow\" or \"Deny\""
+        "cluster.yaml:17:16: spec.additionalPolicies.master: statement 0, Effect: \"Permit\" is not an effect; it must be \"Allow\" or \"Deny\""
     );
 }
 
@@ -596,27 +596,42 @@ fn managed_policy_and_role_arns_are_recognised() {
 #[test]
 fn an_inline_policy_is_checked_like_additional_policies() {
     let field = "spec.iam.serviceAccountExternalPermissions[0].aws.inlinePolicy";
-    for (policy, message) in [
+    // The value is at 15:23, its statement at 15:25 and the statement's first key at 15:26.
+    for (policy, place, message) in [
         (
             "'[{\"Effect\": \"Permit\", \"Action\": \"route53:*\", \"Resource\": \"*\"}]'",
-            "statement 0 has Effect \"Permit\"; it must be \"Allow\" or \"Deny\"",
+            "15:26",
+            "statement 0, Effect: \"Permit\" is not an effect; it must be \"Allow\" or \"Deny\"",
         ),
         (
             "'[{\"Action\": \"route53:*\", \"Resource\": \"*\"}]'",
+            "15:25",
             "statement 0 has no Effect; it must be \"Allow\" or \"Deny\"",
         ),
         (
             "'{\"Effect\": \"Allow\"}'",
+            "15:23",
             "must be a JSON array of policy statements, such as [{\"Effect\": \"Allow\", ...}]",
         ),
         (
             "'[]'",
+            "15:23",
             "is an empty list; IAM rejects a policy with no statements. Remove the key to delete the policy",
         ),
-        ("'[\"Allow\"]'", "statement 0 is not a JSON object"),
+        (
+            "'[\"Allow\"]'",
+            "15:25",
+            "statement 0 is a string; a statement must be a JSON object",
+        ),
         (
             "'[{\"Effect\": \"Allow\",}]'",
+            "15:23",
             "is not valid JSON: trailing comma at line 1 column 21 of the policy",
+        ),
+        (
+            "'[{\"Effect\": \"Allow\", \"action\": \"route53:*\", \"Resource\": \"*\"}]'",
+            "15:45",
+            "statement 0, action: is not a statement element; element names are case-sensitive: write \"Action\"",
         ),
     ] {
         let permissions = EXTERNAL_DNS.replace(
@@ -625,7 +640,7 @@ fn an_inline_policy_is_checked_like_additional_policies() {
         );
         assert_eq!(
             error(&with_iam(&permissions, OIDC)),
-            format!("cluster.yaml:15:23: {field}: {message}")
+            format!("cluster.yaml:{place}: {field}: {message}")
         );
     }
 }
@@ -853,7 +868,7 @@ fn pod_roles_need_valid_policy_arns_or_an_inline_policy() {
     let deny_typo = "        inlinePolicy: '[{\"Effect\": \"deny\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]'\n";
     assert_eq!(
         error(&with_iam(&format!("{KUBE2IAM}{deny_typo}"), "")),
-        "cluster.yaml:17:23: spec.iam.podIdentity.roles[0].inlinePolicy: statement 0 has Effect \"deny\"; it must be \"Allow\" or \"Deny\""
+        "cluster.yaml:17:26: spec.iam.podIdentity.roles[0].inlinePolicy: statement 0, Effect: \"deny\" is not an effect; it must be \"Allow\" or \"Deny\""
     );
 }
 
@@ -961,5 +976,256 @@ fn the_pod_role_examples_parse() {
                 assert_eq!(spec.service_account_permissions[1].namespace, "*");
             }
         }
+    }
+}
+
+// IAM's grammar on the statements users write, each problem at its place.
+
+/// `cluster.yaml:line:column` of the first `needle` in `text`.
+fn place_of(text: &str, needle: &str) -> String {
+    let (i, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not in the text"));
+    let column = line[..line.find(needle).unwrap()].chars().count() + 1;
+    format!("cluster.yaml:{}:{column}", i + 1)
+}
+
+/// A node additional policy as a block scalar: a valid statement, then `second`.
+fn block_policy(second: &str) -> String {
+    with_cluster(&format!(
+        "  additionalPolicies:\n    node: |\n      [\n        {{\"Effect\": \"Allow\", \"Action\": \"sqs:*\", \"Resource\": \"*\"}},\n        {second}\n      ]\n"
+    ))
+}
+
+#[test]
+fn statements_break_iam_grammar_at_their_line_and_element() {
+    const FIELD: &str = "spec.additionalPolicies.node";
+    for (second, needle, message) in [
+        (
+            r#"{"Effect": "Allow", "Resource": "*"}"#,
+            r#"{"Effect": "Allow", "Resource": "*"}"#,
+            "statement 1 has no Action or NotAction; IAM needs exactly one of them",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "s3:*", "NotAction": "iam:*", "Resource": "*"}"#,
+            r#"{"Effect": "Allow", "Action": "s3:*", "NotAction""#,
+            "statement 1 has both Action and NotAction; IAM takes exactly one of them",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "s3GetObject", "Resource": "*"}"#,
+            r#""Action": "s3GetObject""#,
+            "statement 1, Action: \"s3GetObject\" has no service prefix; write service:action, such as s3:GetObject, or *",
+        ),
+        (
+            r#"{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "*"}"#,
+            r#""Principal""#,
+            "statement 1, Principal: an identity policy takes no Principal; IAM refuses it (\"Policy document should not specify a principal\"). Whom a role trusts belongs in its trust policy",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["key-id-1"]}"#,
+            r#""Resource": ["key-id-1"]"#,
+            "statement 1, Resource[0]: \"key-id-1\" is neither * nor an ARN (arn:partition:service:region:account:resource); IAM refuses it",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "s3:*"}"#,
+            r#"{"Effect": "Allow", "Action": "s3:*"}"#,
+            "statement 1 has no Resource or NotResource; IAM needs exactly one of them",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": {"SourceVpc": "vpc-1"}}}"#,
+            r#""Condition""#,
+            "statement 1, Condition.StringEquals.SourceVpc: is not a condition key: IAM needs a service prefix, such as aws:SourceIp or ec2:ResourceTag/Name",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEqualsIfExist": {"aws:SourceVpc": "vpc-1"}}}"#,
+            r#""Condition""#,
+            "statement 1, Condition.StringEqualsIfExist: is not a condition operator; IAM knows StringEquals, StringLike, ArnLike, Bool, IpAddress, NumericEquals, DateLessThan, Null and their relatives, with the IfExists suffix and the ForAllValues: and ForAnyValue: prefixes",
+        ),
+        (
+            r#"{"Sid": "read all", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}"#,
+            r#""Sid""#,
+            "statement 1, Sid: \"read all\" is not a valid Sid; IAM takes only ASCII letters and digits",
+        ),
+        (
+            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Comment": "why"}"#,
+            r#""Comment""#,
+            "statement 1, Comment: is not a statement element; IAM knows Sid, Effect, Action, NotAction, Resource, NotResource and Condition",
+        ),
+    ] {
+        let text = block_policy(second);
+        assert_eq!(
+            error(&text),
+            format!("{}: {FIELD}: {message}", place_of(&text, needle)),
+            "{second}"
+        );
+    }
+    // The place is the line in the file: the policy starts at line 18.
+    let text = block_policy(r#"{"Effect": "Allow", "Action": "s3GetObject", "Resource": "*"}"#);
+    assert!(error(&text).starts_with("cluster.yaml:20:29: "));
+}
+
+#[test]
+fn sids_must_be_unique_within_a_policy() {
+    let text = with_cluster(
+        "  additionalPolicies:\n    node: |\n      [{\"Sid\": \"Queue\", \"Effect\": \"Allow\", \"Action\": \"sqs:*\", \"Resource\": \"*\"},\n       {\"Sid\": \"Queue\", \"Effect\": \"Deny\", \"Action\": \"sqs:Delete*\", \"Resource\": \"*\"}]\n",
+    );
+    assert_eq!(
+        error(&text),
+        "cluster.yaml:19:9: spec.additionalPolicies.node: statement 1, Sid: \"Queue\" is also the Sid of statement 0; IAM needs Sids unique within a policy"
+    );
+}
+
+#[test]
+fn several_bad_statements_are_all_reported() {
+    let text = block_policy(
+        r#"{"Effect": "Allow", "Action": ["s3GetObject", "sqs:*"], "NotResource": "bucket"}"#,
+    );
+    let errors = parse(&text).unwrap_err().to_string();
+    assert_eq!(
+        errors,
+        "cluster.yaml:20:29: spec.additionalPolicies.node: statement 1, Action[0]: \"s3GetObject\" has no service prefix; write service:action, such as s3:GetObject, or *\ncluster.yaml:20:65: spec.additionalPolicies.node: statement 1, NotResource: \"bucket\" is neither * nor an ARN (arn:partition:service:region:account:resource); IAM refuses it"
+    );
+    // In the order they stand in the file: the statement's own problem, at its start, first.
+    let text = block_policy(
+        r#"{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:*", "NotAction": "iam:*", "Resource": "*"}"#,
+    );
+    let places: Vec<String> = parse(&text)
+        .unwrap_err()
+        .0
+        .iter()
+        .map(|e| e.location.as_ref().unwrap().to_string())
+        .collect();
+    assert_eq!(places, ["cluster.yaml:20:9", "cluster.yaml:20:29"]);
+}
+
+#[test]
+fn additional_policies_read_element_names_as_kops_does_but_inline_policies_do_not() {
+    // kops matches Effect, Action, Resource and Condition in any case and writes them back
+    // spelled so; an empty Condition it leaves out.
+    let spec = parse(&with_cluster(
+        "  additionalPolicies:\n    node: '[{\"effect\": \"Allow\", \"ACTION\": \"sqs:*\", \"resource\": \"*\", \"condition\": {}}]'\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        spec.additional_policies[&InstanceRole::Node]
+            .statements
+            .len(),
+        1
+    );
+    // A pod role's inline policy goes to IAM as written.
+    let inline = "        inlinePolicy: '[{\"Effect\": \"Allow\", \"action\": \"s3:*\", \"Resource\": \"*\"}]'\n";
+    assert_eq!(
+        error(&with_iam(&format!("{KUBE2IAM}{inline}"), "")),
+        "cluster.yaml:17:45: spec.iam.podIdentity.roles[0].inlinePolicy: statement 0, action: is not a statement element; element names are case-sensitive: write \"Action\""
+    );
+}
+
+#[test]
+fn a_policy_the_file_does_not_hold_line_by_line_is_placed_at_its_value() {
+    // A double-quoted YAML string: escapes change the text, so only the value's place is
+    // known, and the policy's own line when it has several.
+    let one_line = with_cluster(
+        "  additionalPolicies:\n    node: \"[{\\\"Effect\\\": \\\"Allow\\\", \\\"Action\\\": \\\"s3GetObject\\\", \\\"Resource\\\": \\\"*\\\"}]\"\n",
+    );
+    assert_eq!(
+        error(&one_line),
+        "cluster.yaml:17:11: spec.additionalPolicies.node: statement 0, Action: \"s3GetObject\" has no service prefix; write service:action, such as s3:GetObject, or *"
+    );
+    let two_lines = with_cluster(
+        "  additionalPolicies:\n    node: \"[\\n {\\\"Effect\\\": \\\"Allow\\\", \\\"Resource\\\": \\\"*\\\"}]\"\n",
+    );
+    assert_eq!(
+        error(&two_lines),
+        "cluster.yaml:17:11: spec.additionalPolicies.node: statement 0 (line 2 of the policy) has no Action or NotAction; IAM needs exactly one of them"
+    );
+}
+
+const ETCD: &str = "  etcdClusters:
+  - name: main
+    etcdMembers:
+    - name: a
+      kmsKeyId: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    - name: b
+";
+
+#[test]
+fn etcd_kms_key_ids_must_be_key_arns() {
+    let spec = parse(&with_cluster(ETCD)).unwrap();
+    assert_eq!(
+        spec.etcd_clusters[0].members[0].kms_key_id.as_deref(),
+        Some("arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    );
+    assert_eq!(spec.etcd_clusters[0].members[1].kms_key_id, None);
+    let arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    for (bad, shown) in [
+        ("key-id-1", "\"key-id-1\""),
+        ("alias/etcd", "\"alias/etcd\""),
+        (
+            "arn:aws:kms:eu-west-1:123456789012:alias/etcd",
+            "\"arn:aws:kms:eu-west-1:123456789012:alias/etcd\"",
+        ),
+    ] {
+        assert_eq!(
+            error(&with_cluster(&ETCD.replace(arn, bad))),
+            format!("cluster.yaml:20:17: spec.etcdClusters[0].etcdMembers[0].kmsKeyId: {shown} is not a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab; kops grants the masters this key as a policy Resource, where IAM takes only ARNs")
+        );
+    }
+    assert_eq!(
+        error(&with_cluster(&ETCD.replace(arn, "''"))),
+        "cluster.yaml:20:17: spec.etcdClusters[0].etcdMembers[0].kmsKeyId: must not be empty when given"
+    );
+}
+
+#[test]
+fn pod_role_namespaces_must_be_kubernetes_namespaces() {
+    assert_eq!(
+        error(&with_iam(&KUBE2IAM.replace("[billing, reports]", "[Billing, reports]"), "")),
+        "cluster.yaml:15:22: spec.iam.podIdentity.roles[0].namespaces[0]: \"Billing\" is not a valid Kubernetes namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit"
+    );
+    // A newline would start a document of its own in the YAML for kubectl apply.
+    assert_eq!(
+        error(&with_iam(
+            &KUBE2IAM.replace("[billing, reports]", "[billing, \"reports\\n---\\nkind: Secret\"]"),
+            ""
+        )),
+        "cluster.yaml:15:31: spec.iam.podIdentity.roles[0].namespaces[1]: \"reports\\n---\\nkind: Secret\" is not a valid Kubernetes namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit"
+    );
+    let long = "n".repeat(64);
+    assert_eq!(
+        error(&with_iam(&KUBE2IAM.replace("[billing, reports]", &format!("[{long}]")), "")),
+        format!("cluster.yaml:15:22: spec.iam.podIdentity.roles[0].namespaces[0]: \"{long}\" is 64 characters long; a Kubernetes namespace has at most 63")
+    );
+    // kube2iam and kiam annotate one namespace at a time: no wildcards.
+    assert!(error(&with_iam(
+        &KUBE2IAM.replace("[billing, reports]", "['*']"),
+        ""
+    ))
+    .contains("namespaces[0]: \"*\" is not a valid Kubernetes namespace"));
+}
+
+#[test]
+fn irsa_service_accounts_must_have_kubernetes_names() {
+    assert_eq!(
+        error(&with_iam(&EXTERNAL_DNS.replace("name: external-dns", "name: External-DNS"), OIDC)),
+        "cluster.yaml:12:13: spec.iam.serviceAccountExternalPermissions[0].name: \"External-DNS\" is not a valid Kubernetes service account name: use lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit"
+    );
+    assert_eq!(
+        error(&with_iam(&EXTERNAL_DNS.replace("namespace: kube-system", "namespace: \"kube-system\\nkind: Secret\""), OIDC)),
+        "cluster.yaml:13:18: spec.iam.serviceAccountExternalPermissions[0].namespace: \"kube-system\\nkind: Secret\" is not a Kubernetes namespace or pattern: use lower-case letters, digits, '-' and the wildcard *, starting and ending with a letter, a digit or *"
+    );
+    assert_eq!(
+        error(&with_iam(&EXTERNAL_DNS.replace("namespace: kube-system", "namespace: Kube-System"), OIDC)),
+        "cluster.yaml:13:18: spec.iam.serviceAccountExternalPermissions[0].namespace: \"Kube-System\" is not a Kubernetes namespace or pattern: use lower-case letters, digits, '-' and the wildcard *, starting and ending with a letter, a digit or *"
+    );
+    // Wildcards in the namespace stay, as kops allows them.
+    for pattern in ["'*'", "'team-*'", "'*-prod'"] {
+        let spec = parse(&with_iam(
+            &EXTERNAL_DNS.replace("namespace: kube-system", &format!("namespace: {pattern}")),
+            OIDC,
+        ))
+        .unwrap();
+        assert!(spec.service_account_permissions[0].namespace.contains('*'));
     }
 }

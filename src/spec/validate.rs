@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::kube_names;
 use super::raw::{
     At, RawDocument, RawIssuerDiscovery, RawPodIdentity, RawServiceAccountPermission, RawSpec,
 };
+use super::statements::{self, ElementNames};
 use super::{
     AdditionalPolicy, ClusterSpec, EtcdCluster, EtcdMember, IamSettings, InputError, InputErrors,
     InstanceGroup, InstanceRole, IssuerDiscovery, ParsedDocument, PodIdentity, PodIdentityMode,
@@ -15,17 +17,19 @@ use super::{
 const API_VERSIONS: [&str; 2] = ["kops.k8s.io/v1alpha2", "kops/v1alpha2"];
 
 /// Collects problems so that the user sees all of them at once.
-struct Checker<'a> {
-    file: &'a Path,
-    errors: &'a mut Vec<InputError>,
+pub(super) struct Checker<'a> {
+    pub(super) file: &'a Path,
+    /// The file's text, to place problems inside a value (a policy's statements).
+    pub(super) source: &'a str,
+    pub(super) errors: &'a mut Vec<InputError>,
 }
 
 impl Checker<'_> {
-    fn loc<T>(&self, v: &At<T>) -> SourceLocation {
+    pub(super) fn loc<T>(&self, v: &At<T>) -> SourceLocation {
         SourceLocation::new(self.file, &v.referenced)
     }
 
-    fn error<T>(&mut self, at: &At<T>, field: &str, message: impl Into<String>) {
+    pub(super) fn error<T>(&mut self, at: &At<T>, field: &str, message: impl Into<String>) {
         let loc = self.loc(at);
         self.errors.push(InputError::at(loc, field, message));
     }
@@ -77,6 +81,7 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
         let file = doc.file.clone();
         let mut c = Checker {
             file: &file,
+            source: &doc.source,
             errors: &mut errors,
         };
         let Some(kind) = doc.raw.kind.as_ref() else {
@@ -105,8 +110,8 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
             )),
         }
         match kind.value.as_str() {
-            "Cluster" => clusters.push((file.clone(), doc_at, doc.raw)),
-            "InstanceGroup" => groups.push((file.clone(), doc_at, doc.raw)),
+            "Cluster" => clusters.push((file.clone(), doc.source, doc_at, doc.raw)),
+            "InstanceGroup" => groups.push((file.clone(), doc.source, doc_at, doc.raw)),
             other => c.error(
                 kind,
                 "kind",
@@ -117,8 +122,8 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
 
     let cluster = match clusters.len() {
         1 => {
-            let (file, at, raw) = clusters.pop().expect("one cluster");
-            cluster_from(&file, at, raw, &mut errors)
+            let (file, source, at, raw) = clusters.pop().expect("one cluster");
+            cluster_from(&file, &source, at, raw, &mut errors)
         }
         0 => {
             errors.push(InputError {
@@ -130,7 +135,10 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
             None
         }
         n => {
-            let places: Vec<String> = clusters.iter().map(|(_, at, _)| at.to_string()).collect();
+            let places: Vec<String> = clusters
+                .iter()
+                .map(|(_, _, at, _)| at.to_string())
+                .collect();
             errors.push(InputError {
                 file: None,
                 location: None,
@@ -146,8 +154,8 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
 
     let group_documents = groups.len();
     let mut instance_groups = Vec::new();
-    for (file, at, raw) in groups {
-        if let Some(ig) = instance_group_from(&file, at, raw, &mut errors) {
+    for (file, source, at, raw) in groups {
+        if let Some(ig) = instance_group_from(&file, &source, at, raw, &mut errors) {
             instance_groups.push(ig);
         }
     }
@@ -188,12 +196,17 @@ fn check_group_names(groups: &[InstanceGroup], errors: &mut Vec<InputError>) {
 
 fn cluster_from(
     file: &Path,
+    source: &str,
     doc_at: SourceLocation,
     raw: RawDocument,
     errors: &mut Vec<InputError>,
 ) -> Option<ClusterSpec> {
     let before = errors.len();
-    let mut c = Checker { file, errors };
+    let mut c = Checker {
+        file,
+        source,
+        errors,
+    };
     let name = c.required(&raw.metadata.and_then(|m| m.name), "metadata.name", &doc_at);
     let spec = raw.spec.unwrap_or_default();
     let RawSpec {
@@ -318,9 +331,7 @@ fn cluster_from(
         {
             let field = format!("spec.etcdClusters[{i}].etcdMembers[{j}].kmsKeyId");
             if let Some(k) = &m.kms_key_id {
-                if k.value.trim().is_empty() {
-                    c.error(k, &field, "must not be empty when given");
-                }
+                statements::check_kms_key_id(&mut c, k, &field);
             }
             members.push(EtcdMember {
                 name: m.name.map(|n| n.value).unwrap_or_default(),
@@ -475,7 +486,7 @@ fn region_of(c: &mut Checker, subnets: Vec<super::raw::RawSubnetEntry>) -> Optio
 }
 
 fn additional_policy(c: &mut Checker, value: &At<String>, field: &str) -> Option<AdditionalPolicy> {
-    let statements = policy_statements(c, value, field)?;
+    let statements = policy_statements(c, value, field, ElementNames::Kops)?;
     Some(AdditionalPolicy {
         text: value.value.clone(),
         statements,
@@ -484,12 +495,13 @@ fn additional_policy(c: &mut Checker, value: &At<String>, field: &str) -> Option
 }
 
 /// The statements of a policy written as a JSON array in a YAML string, as kops takes them
-/// in `spec.additionalPolicies` and `inlinePolicy`: a non-empty array of objects whose Effect
-/// is Allow or Deny.
+/// in `spec.additionalPolicies` and `inlinePolicy`: a non-empty array of statements that
+/// IAM's grammar accepts in an identity policy, with element names read as `names` says.
 fn policy_statements(
     c: &mut Checker,
     value: &At<String>,
     field: &str,
+    names: ElementNames,
 ) -> Option<Vec<serde_json::Value>> {
     let parsed: serde_json::Value = match serde_json::from_str(&value.value) {
         Ok(v) => v,
@@ -523,34 +535,7 @@ fn policy_statements(
         );
         return None;
     }
-    let mut ok = true;
-    for (i, st) in statements.iter().enumerate() {
-        let Some(obj) = st.as_object() else {
-            c.error(value, field, format!("statement {i} is not a JSON object"));
-            ok = false;
-            continue;
-        };
-        match obj.get("Effect").and_then(|e| e.as_str()) {
-            Some("Allow") | Some("Deny") => {}
-            Some(other) => {
-                c.error(
-                    value,
-                    field,
-                    format!("statement {i} has Effect {other:?}; it must be \"Allow\" or \"Deny\""),
-                );
-                ok = false;
-            }
-            None => {
-                c.error(
-                    value,
-                    field,
-                    format!("statement {i} has no Effect; it must be \"Allow\" or \"Deny\""),
-                );
-                ok = false;
-            }
-        }
-    }
-    ok.then_some(statements)
+    statements::check_statements(c, value, field, &statements, names).then_some(statements)
 }
 
 /// serde_json appends "at line L column C" to its messages; the caller states the place itself.
@@ -670,14 +655,24 @@ fn service_accounts(
                     format!("{n:?} contains *; kops allows wildcards in the namespace, not in the service account's name"),
                 );
                 name_value = None;
+            } else if let Some(message) = kube_names::service_account_name_error(n) {
+                c.error(raw_name, &name_field, message);
+                name_value = None;
             }
         }
-        let namespace_value = c.required_or(
+        let namespace_field = format!("{field}.namespace");
+        let mut namespace_value = c.required_or(
             namespace,
-            &format!("{field}.namespace"),
+            &namespace_field,
             &at,
             "is required but missing (a namespace, or * for any)",
         );
+        if let (Some(ns), Some(raw_namespace)) = (&namespace_value, namespace) {
+            if let Some(message) = kube_names::namespace_pattern_error(ns) {
+                c.error(raw_namespace, &namespace_field, message);
+                namespace_value = None;
+            }
+        }
         let aws_field = format!("{field}.aws");
         let grants = match aws {
             Some(aws) => {
@@ -819,8 +814,11 @@ fn pod_identity_from(c: &mut Checker, raw: &At<RawPodIdentity>) -> Option<PodIde
             ),
             Some(list) => {
                 for (j, ns) in list.iter().enumerate() {
+                    let ns_field = format!("{namespaces_field}[{j}]");
                     if ns.value.trim().is_empty() {
-                        c.error(ns, &format!("{namespaces_field}[{j}]"), "must not be empty");
+                        c.error(ns, &ns_field, "must not be empty");
+                    } else if let Some(message) = kube_names::namespace_error(&ns.value) {
+                        c.error(ns, &ns_field, message);
                     } else {
                         namespaces.push(ns.value.clone());
                     }
@@ -885,9 +883,14 @@ fn role_grants(
             );
         }
     }
-    let statements = inline_policy
-        .as_ref()
-        .and_then(|p| policy_statements(c, p, &format!("{field}.inlinePolicy")));
+    let statements = inline_policy.as_ref().and_then(|p| {
+        policy_statements(
+            c,
+            p,
+            &format!("{field}.inlinePolicy"),
+            ElementNames::AsWritten,
+        )
+    });
     if policy_arns.as_ref().is_none_or(Vec::is_empty) && inline_policy.is_none() {
         c.error_at(
             at,
@@ -900,12 +903,17 @@ fn role_grants(
 
 fn instance_group_from(
     file: &Path,
+    source: &str,
     doc_at: SourceLocation,
     raw: RawDocument,
     errors: &mut Vec<InputError>,
 ) -> Option<InstanceGroup> {
     let before = errors.len();
-    let mut c = Checker { file, errors };
+    let mut c = Checker {
+        file,
+        source,
+        errors,
+    };
     let name = c.required(&raw.metadata.and_then(|m| m.name), "metadata.name", &doc_at);
     let spec = raw.spec.unwrap_or_default();
     let role = match &spec.role {

@@ -176,7 +176,7 @@ fn master_writes_each_backup_store_once_in_both_modes() {
 fn backup_writes_follow_the_state_statements_and_precede_kms() {
     let etcd = "  etcdClusters:
   - name: main
-    etcdMembers: [{name: a, kmsKeyId: k1}]
+    etcdMembers: [{name: a, kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k1'}]
     backups: {backupStore: s3://backups/example/main}
 ";
     let sts = build(
@@ -203,9 +203,9 @@ fn nodes_and_bastions_do_not_write_backups() {
 
 const KEYS: &str = "  etcdClusters:
   - name: main
-    etcdMembers: [{name: a, kmsKeyId: key-b}, {name: b, kmsKeyId: key-a}]
+    etcdMembers: [{name: a, kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/key-b'}, {name: b, kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/key-a'}]
   - name: events
-    etcdMembers: [{name: a, kmsKeyId: key-b}, {name: b}]
+    etcdMembers: [{name: a, kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/key-b'}, {name: b}]
 ";
 
 #[test]
@@ -219,7 +219,11 @@ fn kms_lists_member_keys_in_spec_order_without_dedup() {
     assert_eq!(kms.len(), 1);
     assert_eq!(
         kms[0]["Resource"],
-        serde_json::json!(["key-b", "key-a", "key-b"])
+        serde_json::json!([
+            "arn:aws:kms:us-east-1:123456789012:key/key-b",
+            "arn:aws:kms:us-east-1:123456789012:key/key-a",
+            "arn:aws:kms:us-east-1:123456789012:key/key-b"
+        ])
     );
     assert!(with_action(&sts, "kms:ListGrants").is_empty());
 }
@@ -235,7 +239,11 @@ fn legacy_kms_adds_grant_listing_and_revocation_first() {
     assert_eq!(actions(&sts[grants]), ["kms:ListGrants", "kms:RevokeGrant"]);
     assert_eq!(
         sts[grants]["Resource"],
-        serde_json::json!(["key-b", "key-a", "key-b"])
+        serde_json::json!([
+            "arn:aws:kms:us-east-1:123456789012:key/key-b",
+            "arn:aws:kms:us-east-1:123456789012:key/key-a",
+            "arn:aws:kms:us-east-1:123456789012:key/key-b"
+        ])
     );
     assert_eq!(position(&sts, "kms:Decrypt"), grants + 1);
 }

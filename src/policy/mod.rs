@@ -8,6 +8,8 @@
 //! actions case-insensitively), and `"Principal": "*"` equals `{"AWS": "*"}`. `Version`,
 //! `Id`, `Sid`, resources and condition operators are compared exactly.
 
+pub mod grammar;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};

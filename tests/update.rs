@@ -424,3 +424,23 @@ async fn the_security_lint_warns_and_strict_refuses_to_write() {
         c.proxy.writes()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_refuses_allow_with_not_action() {
+    // Everything but IAM is almost everything: the lint must not read it as harmless.
+    let c = Cluster::new("lint-notaction", |n| {
+        ClusterYaml::new(n)
+            .with_node_policy(r#"[{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]"#)
+    })
+    .await;
+    let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
+    let strict = c.run(&["--yes", "--strict"]).await;
+    assert_eq!(strict.code, 1, "{strict:?}");
+    assert!(
+        strict.stdout.contains(&format!(
+            "Errors:\n  {additional}\n  \tsecurity lint: allows every action except iam:*"
+        )),
+        "{strict:?}"
+    );
+    assert!(c.proxy.writes().is_empty(), "{:?}", c.proxy.writes());
+}

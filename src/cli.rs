@@ -59,11 +59,11 @@ pub struct AnnotationsArgs {
     pub files: Vec<PathBuf>,
 
     /// The AWS account id the roles live in. Without it, STS GetCallerIdentity asks.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = account_id)]
     pub account_id: Option<String>,
 
     /// Send AWS requests to this endpoint. AWS_ENDPOINT_URL works too.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
 }
 
@@ -80,7 +80,7 @@ pub struct UpdateArgs {
 
     /// Send AWS requests to this endpoint (for example LocalStack). AWS_ENDPOINT_URL
     /// works too.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
 
     /// Per-type or per-object lifecycles, in kops's syntax:
@@ -470,4 +470,90 @@ fn fail_all(errors: &spec::InputErrors) -> i32 {
         eprintln!("Error: {e}");
     }
     EXIT_ERROR
+}
+
+/// `--account-id`: exactly twelve ASCII digits, as AWS writes account ids in ARNs.
+fn account_id(value: &str) -> Result<String, String> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not an AWS account id: 12 digits such as 123456789012"
+        ))
+    }
+}
+
+/// `--endpoint-url`: an absolute http:// or https:// URL with a host, checked here so that a
+/// bad one is a one-line usage error rather than a failed request.
+fn endpoint_url(value: &str) -> Result<String, String> {
+    Cloud::check_endpoint_url(value).map(|()| value.to_string())
+}
+
+#[cfg(test)]
+mod argument_tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert_eq!(account_id("123456789012").as_deref(), Ok("123456789012"));
+        for bad in [
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "１23456789012",
+            "",
+        ] {
+            assert!(account_id(bad).is_err(), "{bad}");
+        }
+        let injected = account_id("123456789012\n---\nkind: Secret").unwrap_err();
+        assert!(!injected.contains('\n'), "{injected}");
+    }
+
+    #[test]
+    fn endpoint_urls_are_absolute_http_urls_with_a_host() {
+        for good in [
+            "http://localhost:4566",
+            "https://iam.amazonaws.com",
+            "http://127.0.0.1:4566/",
+            "http://[::1]:4566",
+            "https://[::1]",
+            "https://proxy.example/aws?x=1",
+        ] {
+            assert_eq!(endpoint_url(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "not a url",
+            "localhost:4566",
+            "ftp://localhost",
+            "http://",
+            "http:///path",
+            "http://localhost:99999",
+            "http://localhost:port",
+            "http://localhost:",
+            "/relative",
+            "",
+            "http://x\nkind: Secret",
+        ] {
+            let err = endpoint_url(bad).unwrap_err();
+            assert!(err.starts_with(&format!("{bad:?} ")), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn flags_are_checked_when_parsed() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|_| ());
+        let annotations = ["rolecall", "annotations", "-f", "c.yaml"];
+        assert!(parse(&[&annotations[..], &["--account-id", "123456789012"]].concat()).is_ok());
+        let err =
+            parse(&[&annotations[..], &["--account-id", "1\nkind: Secret"]].concat()).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        for command in [&annotations[..], &["rolecall", "update", "-f", "c.yaml"]] {
+            assert!(
+                parse(&[command, &["--endpoint-url", "http://localhost:4566"]].concat()).is_ok()
+            );
+            let err = parse(&[command, &["--endpoint-url", "not a url"]].concat()).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        }
+    }
 }

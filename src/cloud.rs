@@ -119,8 +119,15 @@ impl Cloud {
             .timeout_config(timeouts);
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
+        } else {
+            Self::check_configured_endpoint_urls()?;
         }
         let sdk = loader.load().await;
+        if let (None, Some(url)) = (&options.endpoint_url, sdk.endpoint_url()) {
+            // From the environment (checked above) or the AWS config file's `endpoint_url`.
+            Self::check_endpoint_url(url)
+                .map_err(|e| ConnectError(format!("the configured endpoint URL: {e}")))?;
+        }
         let region = sdk
             .region()
             .cloned()
@@ -134,8 +141,13 @@ impl Cloud {
             ConnectError("no AWS credentials provider is configured: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into())
         })?;
         // Only whether credentials exist is reported, never what they are; once known, they
-        // are masked in every log line.
-        match provider.provide_credentials().await {
+        // are masked in every log line. aws-config logs what it resolves (a profile's key id
+        // among it) before they are known, so this first resolution runs with logging off.
+        let first = tracing::instrument::WithSubscriber::with_subscriber(
+            provider.provide_credentials(),
+            tracing::subscriber::NoSubscriber::default(),
+        );
+        match first.await {
             Ok(credentials) => {
                 crate::redact::register(credentials.access_key_id());
                 crate::redact::register(credentials.secret_access_key());
@@ -169,6 +181,60 @@ impl Cloud {
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             calls: Arc::default(),
         })
+    }
+
+    /// Whether `url` can be an AWS endpoint: an absolute http:// or https:// URL with a host
+    /// (and a port that is a number), as the SDK parses it when it sends a request. The
+    /// error is one line and shows the value escaped.
+    pub fn check_endpoint_url(url: &str) -> Result<(), String> {
+        let problem = match url.parse::<http::Uri>() {
+            Err(_) => Some("is not a URL"),
+            Ok(uri) => match (uri.scheme_str(), uri.authority()) {
+                (Some("http" | "https"), Some(authority)) if !authority.host().is_empty() => {
+                    // `port_u16` is None for a port that is absent or not a u16.
+                    let host_and_port = authority.as_str().rsplit('@').next().unwrap_or_default();
+                    let has_port = host_and_port.len() > authority.host().len();
+                    (has_port && authority.port_u16().is_none())
+                        .then_some("has a port that is not a number from 0 to 65535")
+                }
+                (Some("http" | "https"), _) => Some("has no host"),
+                _ => Some("is not an http:// or https:// URL"),
+            },
+        };
+        match problem {
+            None => Ok(()),
+            Some(problem) => Err(format!(
+                "{url:?} {problem}: give an absolute http:// or https:// URL such as http://localhost:4566"
+            )),
+        }
+    }
+
+    /// The endpoint variables the SDK reads when no `--endpoint-url` is given. aws-config
+    /// ignores a malformed one with a warning (and would then talk to AWS itself), and the
+    /// SDK fails on a URL it cannot send to with pages of its internals: both are refused
+    /// here in one line, before any request.
+    fn check_configured_endpoint_urls() -> Result<(), ConnectError> {
+        let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        if ignored {
+            return Ok(());
+        }
+        for name in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_IAM",
+            "AWS_ENDPOINT_URL_STS",
+            "AWS_ENDPOINT_URL_EC2",
+        ] {
+            let Some(value) = std::env::var_os(name) else {
+                continue;
+            };
+            let value = value.to_string_lossy();
+            if value.is_empty() {
+                continue;
+            }
+            Self::check_endpoint_url(&value).map_err(|e| ConnectError(format!("{name}: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Calls made so far, by IAM operation.

@@ -8,7 +8,6 @@ use common::cluster::{Cluster, NO_CHANGES};
 use common::iam_client;
 use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
 use common::{managed_policy, role_exists};
-use rolecall::policy;
 
 const ACCOUNT: &str = "000000000000";
 
@@ -17,16 +16,7 @@ fn arn(role: &str) -> String {
 }
 
 async fn trust_of(role: &str) -> serde_json::Value {
-    let out = iam_client()
-        .await
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
-    let text =
-        policy::decode_aws_document(out.role().unwrap().assume_role_policy_document().unwrap());
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_str(&common::trust_policy(role).await).unwrap()
 }
 
 async fn role_id(role: &str) -> String {
@@ -525,18 +515,21 @@ async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
     c.proxy.clear();
     let run = c.run(&["--fetch", "bulk"]).await;
     assert_eq!(run.last_line(), NO_CHANGES, "{run:?}");
+    // One first page, and every later request follows its marker. LocalStack sometimes
+    // answers GetAccountAuthorizationDetails with a 500 ("dictionary changed size during
+    // iteration") while other tests write, and the SDK retries that same request: so the
+    // marker's request is counted at least once rather than exactly once.
     let pages = c
         .proxy
         .actions()
         .iter()
         .filter(|a| *a == "GetAccountAuthorizationDetails")
         .count();
-    assert_eq!(pages, 2, "{run:?}");
-    assert_eq!(
-        c.proxy
-            .requests_with("GetAccountAuthorizationDetails", "Marker", "page-two"),
-        1
-    );
+    let following = c
+        .proxy
+        .requests_with("GetAccountAuthorizationDetails", "Marker", "page-two");
+    assert!(following >= 1, "{run:?}");
+    assert_eq!(pages - following, 1, "{run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

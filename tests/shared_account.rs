@@ -7,8 +7,10 @@ mod common;
 
 use common::cluster::Cluster;
 use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
-use common::{iam_client, iam_tags, managed_policy, policy_document, role_exists, unique_cluster};
-use rolecall::policy;
+use common::{
+    iam_client, iam_tags, managed_policy, policy_document, role_exists, trust_policy,
+    unique_cluster,
+};
 
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const HAND_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
@@ -37,17 +39,6 @@ async fn hand_made_role(name: &str, tags: &[(String, String)]) {
         .send()
         .await
         .unwrap();
-}
-
-async fn trust_of(role: &str) -> String {
-    let out = iam_client()
-        .await
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
-    policy::decode_aws_document(out.role().unwrap().assume_role_policy_document().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,7 +156,7 @@ async fn a_cluster_named_like_another_clusters_service_accounts_takes_nothing_ov
     let run = cluster_a.apply().await;
     assert_eq!(run.code, 0, "{run:?}");
     let shared_name = format!("masters.team.sa.{a}");
-    let trust_before = trust_of(&shared_name).await;
+    let trust_before = trust_policy(&shared_name).await;
     assert!(trust_before.contains("Federated"), "{trust_before}");
 
     let b = Cluster::new_named(&format!("team.sa.{a}"), ClusterYaml::new).await;
@@ -178,7 +169,7 @@ async fn a_cluster_named_like_another_clusters_service_accounts_takes_nothing_ov
         "{run:?}"
     );
     assert!(b.proxy.writes().is_empty(), "{:?}", b.proxy.writes());
-    assert_eq!(trust_of(&shared_name).await, trust_before);
+    assert_eq!(trust_policy(&shared_name).await, trust_before);
     assert_eq!(policy_document(&shared_name, &shared_name).await, None);
 
     // And A still plans nothing: B's failed run left its roles alone.

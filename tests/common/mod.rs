@@ -278,3 +278,17 @@ pub fn iam_tags(pairs: &[(String, String)]) -> Vec<aws_sdk_iam::types::Tag> {
         })
         .collect()
 }
+
+/// A role's trust policy as IAM holds it (decoded), read with the tests' own client.
+pub async fn trust_policy(role: &str) -> String {
+    let out = iam_client()
+        .await
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    rolecall::policy::decode_aws_document(
+        out.role().unwrap().assume_role_policy_document().unwrap(),
+    )
+}

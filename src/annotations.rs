@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::build::pod_roles::PodRoleSummary;
+use crate::desired::pod_roles::PodRoleSummary;
 use crate::spec::PodIdentityMode;
 
 /// One Kubernetes object: just what the annotations need.

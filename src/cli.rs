@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::build::pod_roles::{PodContext, PodRoleSummary};
 use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
+use crate::desired::pod_roles::{PodContext, PodRoleSummary};
 use crate::model::{ActualState, DesiredState};
 use crate::render::{self, Style};
 use crate::spec::InstanceRole;
-use crate::{apply, build, lifecycle, lint, plan, policy, rolling, spec};
+use crate::{apply, desired, lifecycle, lint, plan, policy, rolling, spec};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -172,7 +172,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
         Ok(c) => c,
         Err(errors) => return fail_all(&errors),
     };
-    let mut desired = match build::desired_state(&cluster) {
+    let mut desired = match desired::desired_state(&cluster) {
         Ok(d) => d,
         Err(errors) => return fail_all(&errors),
     };
@@ -235,7 +235,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> i32 {
     };
     let mut plan = plan::plan(&desired, &actual);
     let kops_policies = InstanceRole::ALL
-        .map(|r| build::iam_name(r, &cluster.name))
+        .map(|r| desired::iam_name(r, &cluster.name))
         .into_iter()
         .collect();
     lint::add_to_plan(&mut plan, lint::lint(&desired), args.strict, &kops_policies);
@@ -313,7 +313,7 @@ async fn annotations(args: AnnotationsArgs) -> i32 {
         Ok(c) => c,
         Err(errors) => return fail_all(&errors),
     };
-    let mut desired = match build::desired_state(&cluster) {
+    let mut desired = match desired::desired_state(&cluster) {
         Ok(d) => d,
         Err(errors) => return fail_all(&errors),
     };
@@ -324,7 +324,7 @@ async fn annotations(args: AnnotationsArgs) -> i32 {
         // With the account given, no AWS call is needed: the ARNs follow from the names.
         Some(account) => {
             let context = placeholder_context(&cluster, account);
-            match build::pod_roles::add_pod_roles(&cluster, &context, &mut desired) {
+            match desired::pod_roles::add_pod_roles(&cluster, &context, &mut desired) {
                 Ok(s) => s,
                 Err(errors) => return fail_all(&errors),
             }
@@ -366,8 +366,8 @@ async fn connect(
 /// A context for checking the pod roles without AWS: the spec's own names and a stand-in
 /// account (or the one given), so that input errors surface before any call.
 fn placeholder_context(cluster: &spec::ClusterSpec, account: &str) -> PodContext {
-    let partition = build::partition_for_region(cluster.region.as_deref());
-    let roles = |role: InstanceRole| vec![(build::iam_name(role, &cluster.name), true)];
+    let partition = desired::partition_for_region(cluster.region.as_deref());
+    let roles = |role: InstanceRole| vec![(desired::iam_name(role, &cluster.name), true)];
     PodContext {
         account_id: account.to_string(),
         arn_prefix: partition.arn_prefix.to_string(),
@@ -378,7 +378,7 @@ fn placeholder_context(cluster: &spec::ClusterSpec, account: &str) -> PodContext
 
 fn check_pod_roles(cluster: &spec::ClusterSpec) -> Result<(), spec::InputErrors> {
     let context = placeholder_context(cluster, "000000000000");
-    build::pod_roles::add_pod_roles(cluster, &context, &mut DesiredState::default()).map(drop)
+    desired::pod_roles::add_pod_roles(cluster, &context, &mut DesiredState::default()).map(drop)
 }
 
 /// Adds the pod roles with the real account and the roles the nodes and masters really run
@@ -403,7 +403,7 @@ async fn add_pod_roles(
         context.master_roles =
             roles_of(cloud, cluster, desired, InstanceRole::Master, has_pod_roles).await?;
     }
-    build::pod_roles::add_pod_roles(cluster, &context, desired).map_err(|e| e.to_string())
+    desired::pod_roles::add_pod_roles(cluster, &context, desired).map_err(|e| e.to_string())
 }
 
 async fn roles_of(
@@ -419,7 +419,7 @@ async fn roles_of(
         .iter()
         .any(|ig| ig.role == role && ig.profile.is_none())
     {
-        roles.push((build::iam_name(role, &cluster.name), true));
+        roles.push((desired::iam_name(role, &cluster.name), true));
     }
     for profile in desired
         .external_profiles

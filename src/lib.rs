@@ -1,14 +1,14 @@
 //! rolecall: reconciles the IAM of kops-style Kubernetes clusters with an AWS account.
 //!
-//! Data flows one way: [`spec`] (YAML) -> [`build`] (desired model) -> [`plan`] (with the
+//! Data flows one way: [`spec`] (YAML) -> [`desired`] (desired model) -> [`plan`] (with the
 //! actual model from [`cloud`]) -> [`render`] or [`apply`]. Everything but `cloud`,
 //! `apply` and `cli` is pure.
 
 pub mod annotations;
 pub mod apply;
-pub mod build;
 pub mod cli;
 pub mod cloud;
+pub mod desired;
 pub mod lifecycle;
 pub mod lint;
 pub mod model;

@@ -216,7 +216,7 @@ mod apply_tests {
             "example.k8s.local",
             "  configBase: s3://state/example.k8s.local\n",
         );
-        let mut state = crate::build::desired_state(&spec).unwrap();
+        let mut state = crate::desired::desired_state(&spec).unwrap();
         let external = ExternalProfile {
             arn: "arn:aws:iam::123456789012:instance-profile/custom".into(),
             name: "custom".into(),

@@ -212,7 +212,7 @@ mod tests {
         let spec =
             crate::test_spec::cluster("c.k8s.local", "  configBase: s3://state/c.k8s.local\n");
         assert!(spec.iam.legacy);
-        let desired = crate::build::desired_state(&spec).unwrap();
+        let desired = crate::desired::desired_state(&spec).unwrap();
         assert_eq!(lint(&desired), vec![]);
         for iam in [
             "{legacy: false}",
@@ -223,7 +223,7 @@ mod tests {
                 "c.k8s.local",
                 &format!("  configBase: s3://state/c.k8s.local\n  iam: {iam}\n  dnsZone: Z1\n  networking:\n    amazonvpc: {{}}\n"),
             );
-            let desired = crate::build::desired_state(&spec).unwrap();
+            let desired = crate::desired::desired_state(&spec).unwrap();
             assert_eq!(lint(&desired), vec![], "{iam}");
         }
     }

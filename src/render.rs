@@ -112,7 +112,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
 }
 
 /// What the user must do outside IAM for the pod roles to work.
-pub fn pod_role_notes(summary: &crate::build::pod_roles::PodRoleSummary) -> String {
+pub fn pod_role_notes(summary: &crate::desired::pod_roles::PodRoleSummary) -> String {
     match &summary.kiam_server_arn {
         Some(arn) => format!(
             "kiam: run the kiam server with --assume-role-arn={arn}\n`rolecall annotations` prints the namespace annotations.\n\n"

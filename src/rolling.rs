@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::build::iam_name;
+use crate::desired::iam_name;
 use crate::spec::ClusterSpec;
 
 /// A running instance of the cluster, as EC2 describes it.

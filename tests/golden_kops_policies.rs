@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rolecall::build::kops_policy::{additional_policy, role_policy};
+use rolecall::desired::kops_policy::{additional_policy, role_policy};
 use rolecall::spec::{load_files, ClusterSpec, InstanceRole};
 
 fn fixtures() -> PathBuf {

@@ -30,7 +30,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::compact_len;
-use crate::build::MAX_ROLE_INLINE_POLICY_SIZE;
+use crate::desired::MAX_ROLE_INLINE_POLICY_SIZE;
 use crate::model::{DesiredState, ResourceId, ResourceType};
 
 /// The largest trust policy any account takes: the quota's maximum.
@@ -763,8 +763,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::build::desired_state;
-    use crate::build::pod_roles::{add_pod_roles, PodContext};
+    use crate::desired::desired_state;
+    use crate::desired::pod_roles::{add_pod_roles, PodContext};
     use crate::model::{DesiredRole, DesiredRolePolicy};
     use crate::test_spec::cluster;
 

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::apply::ApplyReport;
-use crate::build::pod_roles::PodRoleSummary;
+use crate::desired::pod_roles::PodRoleSummary;
 use crate::plan::{ChangeKind, FieldChange, Plan, Problem};
 use crate::rolling::StaleInstance;
 

@@ -63,7 +63,7 @@ impl Cluster {
             text,
         }])
         .unwrap();
-        rolecall::build::desired_state(&spec).unwrap()
+        rolecall::desired::desired_state(&spec).unwrap()
     }
 
     pub fn role(&self, prefix: &str) -> String {

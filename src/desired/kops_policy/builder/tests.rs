@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use super::*;
-use crate::build::kops_policy::role_policy;
+use crate::desired::kops_policy::role_policy;
 use crate::test_spec::cluster;
 
 const GOSSIP: &str = "example.k8s.local";

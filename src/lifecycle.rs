@@ -240,6 +240,13 @@ mod apply_tests {
             .unwrap()
     }
 
+    /// Each object's lifecycle, checked in one go so that a failure names the object.
+    fn expect_lifecycles(state: &DesiredState, expected: &[(&str, Lifecycle)]) {
+        for (id, want) in expected {
+            assert_eq!(lifecycle(state, id), *want, "{id}");
+        }
+    }
+
     fn overrides(s: &str) -> Overrides {
         parse_overrides(&[s.to_string()]).unwrap()
     }
@@ -247,21 +254,20 @@ mod apply_tests {
     #[test]
     fn external_objects_are_only_checked_by_default() {
         let state = state();
-        assert_eq!(
-            lifecycle(&state, "IAMRole/custom-role"),
-            Lifecycle::ExistsAndWarnIfChanges
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/custom-role"),
-            Lifecycle::ExistsAndWarnIfChanges
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMInstanceProfile/custom"),
-            Lifecycle::ExistsAndWarnIfChanges
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRole/nodes.example.k8s.local"),
-            Lifecycle::Sync
+        expect_lifecycles(
+            &state,
+            &[
+                ("IAMRole/custom-role", Lifecycle::ExistsAndWarnIfChanges),
+                (
+                    "IAMRolePolicy/custom-role",
+                    Lifecycle::ExistsAndWarnIfChanges,
+                ),
+                (
+                    "IAMInstanceProfile/custom",
+                    Lifecycle::ExistsAndWarnIfChanges,
+                ),
+                ("IAMRole/nodes.example.k8s.local", Lifecycle::Sync),
+            ],
         );
     }
 
@@ -269,17 +275,16 @@ mod apply_tests {
     fn a_type_override_applies_to_every_managed_object_of_that_type() {
         let mut state = state();
         apply_overrides(&mut state, &overrides("IAMRolePolicy=ExistsAndValidates")).unwrap();
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/nodes.example.k8s.local"),
-            Lifecycle::ExistsAndValidates
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/custom-role"),
-            Lifecycle::ExistsAndValidates
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRole/nodes.example.k8s.local"),
-            Lifecycle::Sync
+        expect_lifecycles(
+            &state,
+            &[
+                (
+                    "IAMRolePolicy/nodes.example.k8s.local",
+                    Lifecycle::ExistsAndValidates,
+                ),
+                ("IAMRolePolicy/custom-role", Lifecycle::ExistsAndValidates),
+                ("IAMRole/nodes.example.k8s.local", Lifecycle::Sync),
+            ],
         );
     }
 
@@ -291,13 +296,15 @@ mod apply_tests {
             &overrides("IAMRole=Sync,IAMRolePolicy=WarnIfInsufficientAccess"),
         )
         .unwrap();
-        assert_eq!(
-            lifecycle(&state, "IAMRole/custom-role"),
-            Lifecycle::ExistsAndWarnIfChanges
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/custom-role"),
-            Lifecycle::ExistsAndWarnIfChanges
+        expect_lifecycles(
+            &state,
+            &[
+                ("IAMRole/custom-role", Lifecycle::ExistsAndWarnIfChanges),
+                (
+                    "IAMRolePolicy/custom-role",
+                    Lifecycle::ExistsAndWarnIfChanges,
+                ),
+            ],
         );
     }
 
@@ -309,17 +316,16 @@ mod apply_tests {
             &overrides("IAMRolePolicy=Ignore,IAMRolePolicy/additional.nodes.example.k8s.local=Sync,IAMRolePolicy/custom-role=Sync"),
         )
         .unwrap();
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/nodes.example.k8s.local"),
-            Lifecycle::Ignore
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/additional.nodes.example.k8s.local"),
-            Lifecycle::Sync
-        );
-        assert_eq!(
-            lifecycle(&state, "IAMRolePolicy/custom-role"),
-            Lifecycle::Sync
+        expect_lifecycles(
+            &state,
+            &[
+                ("IAMRolePolicy/nodes.example.k8s.local", Lifecycle::Ignore),
+                (
+                    "IAMRolePolicy/additional.nodes.example.k8s.local",
+                    Lifecycle::Sync,
+                ),
+                ("IAMRolePolicy/custom-role", Lifecycle::Sync),
+            ],
         );
     }
 

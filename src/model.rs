@@ -252,16 +252,21 @@ impl Overrides {
 impl DesiredState {
     /// Every object's id.
     pub fn ids(&self) -> Vec<ResourceId> {
-        let mut ids: Vec<ResourceId> = self.roles.iter().map(DesiredRole::id).collect();
-        ids.extend(self.role_policies.iter().map(DesiredRolePolicy::id));
-        ids.extend(
-            self.instance_profiles
-                .iter()
-                .map(DesiredInstanceProfile::id),
-        );
-        ids.extend(self.profile_roles.iter().map(DesiredProfileRole::id));
-        ids.extend(self.oidc_providers.iter().map(DesiredOidcProvider::id));
-        ids
+        self.lifecycles().map(|(id, _)| id).collect()
+    }
+
+    /// Every object's id and lifecycle, in the order of `ids`.
+    fn lifecycles(&self) -> impl Iterator<Item = (ResourceId, Lifecycle)> + '_ {
+        let roles = self.roles.iter().map(|o| (o.id(), o.lifecycle));
+        let policies = self.role_policies.iter().map(|o| (o.id(), o.lifecycle));
+        let profiles = self.instance_profiles.iter().map(|o| (o.id(), o.lifecycle));
+        let links = self.profile_roles.iter().map(|o| (o.id(), o.lifecycle));
+        let providers = self.oidc_providers.iter().map(|o| (o.id(), o.lifecycle));
+        roles
+            .chain(policies)
+            .chain(profiles)
+            .chain(links)
+            .chain(providers)
     }
 
     /// Whether anything on the role (an inline policy, or the link into a profile) has a
@@ -300,39 +305,13 @@ impl DesiredState {
     }
 
     pub fn lifecycle_of(&self, id: &ResourceId) -> Option<Lifecycle> {
-        match id.kind {
-            ResourceType::IamRole => self
-                .roles
-                .iter()
-                .find(|o| o.name == id.name)
-                .map(|o| o.lifecycle),
-            ResourceType::IamRolePolicy => self
-                .role_policies
-                .iter()
-                .find(|o| o.name == id.name)
-                .map(|o| o.lifecycle),
-            ResourceType::IamInstanceProfile => self
-                .instance_profiles
-                .iter()
-                .find(|o| o.name == id.name)
-                .map(|o| o.lifecycle),
-            ResourceType::IamInstanceProfileRole => self
-                .profile_roles
-                .iter()
-                .find(|o| o.profile == id.name)
-                .map(|o| o.lifecycle),
-            ResourceType::IamOidcProvider => self
-                .oidc_providers
-                .iter()
-                .find(|o| o.id() == *id)
-                .map(|o| o.lifecycle),
+        if id.kind == ResourceType::IamRolePolicyAttachment {
             // An attachment follows its role.
-            ResourceType::IamRolePolicyAttachment => id
-                .name
-                .split_once('/')
-                .and_then(|(role, _)| self.roles.iter().find(|r| r.name == role))
-                .map(|r| r.lifecycle),
+            let (role, _) = id.name.split_once('/')?;
+            return self.lifecycle_of(&ResourceId::new(ResourceType::IamRole, role));
         }
+        self.lifecycles()
+            .find_map(|(object, lifecycle)| (object == *id).then_some(lifecycle))
     }
 
     /// Adds the objects of an external profile once it has been read: the profile, and, when

@@ -145,15 +145,23 @@ fn inline_policies_over_10240_characters_are_an_error_naming_the_role_and_size()
     );
 }
 
-#[test]
-fn groups_of_two_roles_on_one_profile_are_an_error() {
-    let arn = "arn:aws:iam::123456789012:instance-profile/shared";
-    let text = format!("apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: example.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/example.k8s.local\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\nspec:\n  role: Node\n  iam:\n    profile: {arn}\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: bastions\nspec:\n  role: Bastion\n  iam:\n    profile: {arn}\n");
-    let spec = crate::spec::parse_documents(&[crate::spec::SourceFile {
+/// A cluster whose two instance groups (name, role) name one instance profile, read from c.yaml.
+fn groups_on_one_profile(arn: &str, groups: [(&str, &str); 2]) -> crate::spec::ClusterSpec {
+    let mut text = "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: example.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/example.k8s.local\n".to_string();
+    for (name, role) in groups {
+        text += &format!("---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: {name}\nspec:\n  role: {role}\n  iam:\n    profile: {arn}\n");
+    }
+    crate::spec::parse_documents(&[crate::spec::SourceFile {
         path: "c.yaml".into(),
         text,
     }])
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn groups_of_two_roles_on_one_profile_are_an_error() {
+    let arn = "arn:aws:iam::123456789012:instance-profile/shared";
+    let spec = groups_on_one_profile(arn, [("nodes", "Node"), ("bastions", "Bastion")]);
     assert_eq!(
         desired_state(&spec).unwrap_err().to_string(),
         format!("c.yaml:19:7: spec.iam.profile: instance groups nodes (Node) and bastions (Bastion) share the instance profile {arn}; a profile holds one role, so groups of different roles need different profiles")
@@ -163,12 +171,7 @@ fn groups_of_two_roles_on_one_profile_are_an_error() {
 #[test]
 fn groups_of_one_role_may_share_a_profile() {
     let arn = "arn:aws:iam::123456789012:instance-profile/shared";
-    let text = format!("apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: example.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/example.k8s.local\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes-a\nspec:\n  role: Node\n  iam:\n    profile: {arn}\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes-b\nspec:\n  role: Node\n  iam:\n    profile: {arn}\n");
-    let spec = crate::spec::parse_documents(&[crate::spec::SourceFile {
-        path: "c.yaml".into(),
-        text,
-    }])
-    .unwrap();
+    let spec = groups_on_one_profile(arn, [("nodes-a", "Node"), ("nodes-b", "Node")]);
     let state = desired_state(&spec).unwrap();
     assert!(state.roles.is_empty());
     assert_eq!(state.external_profiles.len(), 1);

@@ -41,6 +41,21 @@ fn spec_with(mode: PodIdentityMode, server: Option<&str>) -> ClusterSpec {
     spec
 }
 
+/// A cluster with an AWS OIDC provider for IRSA, and these audiences besides the default.
+fn irsa_spec(additional_audiences: Vec<String>) -> ClusterSpec {
+    let mut spec = cluster(
+        "c.k8s.local",
+        "  configBase: s3://state/c.k8s.local\n  subnets:\n  - name: a\n    zone: eu-west-1a\n",
+    );
+    spec.service_account_issuer_discovery = Some(IssuerDiscovery {
+        discovery_store: "s3://oidc/c.k8s.local".into(),
+        enable_aws_oidc_provider: true,
+        additional_audiences,
+        location: at(),
+    });
+    spec
+}
+
 fn doc(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
@@ -209,16 +224,7 @@ fn kiam_with_a_given_server_role_makes_no_server_role() {
 
 #[test]
 fn irsa_roles_trust_the_provider_for_one_subject_and_audience() {
-    let mut spec = cluster(
-        "c.k8s.local",
-        "  configBase: s3://state/c.k8s.local\n  subnets:\n  - name: a\n    zone: eu-west-1a\n",
-    );
-    spec.service_account_issuer_discovery = Some(IssuerDiscovery {
-        discovery_store: "s3://oidc/c.k8s.local".into(),
-        enable_aws_oidc_provider: true,
-        additional_audiences: vec!["sts.amazonaws.com".into()],
-        location: at(),
-    });
+    let mut spec = irsa_spec(vec!["sts.amazonaws.com".into()]);
     for (name, namespace) in [("external-dns", "kube-system"), ("reader", "team-*")] {
         spec.service_account_permissions
             .push(ServiceAccountPermission {
@@ -289,16 +295,7 @@ fn kube2iam_without_any_node_role_is_an_error() {
 
 #[test]
 fn two_entries_with_one_iam_name_are_an_error() {
-    let mut spec = cluster(
-        "c.k8s.local",
-        "  configBase: s3://state/c.k8s.local\n  subnets:\n  - name: a\n    zone: eu-west-1a\n",
-    );
-    spec.service_account_issuer_discovery = Some(IssuerDiscovery {
-        discovery_store: "s3://oidc/c.k8s.local".into(),
-        enable_aws_oidc_provider: true,
-        additional_audiences: vec![],
-        location: at(),
-    });
+    let mut spec = irsa_spec(vec![]);
     for namespace in ["*", "wildcard"] {
         spec.service_account_permissions
             .push(ServiceAccountPermission {

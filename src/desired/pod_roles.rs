@@ -30,6 +30,17 @@ pub struct PodContext {
 }
 
 impl PodContext {
+    /// Account 123456789012 with the managed roles of cluster `c.k8s.local`, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> PodContext {
+        PodContext {
+            account_id: "123456789012".into(),
+            arn_prefix: "arn:aws".into(),
+            node_roles: vec![("nodes.c.k8s.local".into(), true)],
+            master_roles: vec![("masters.c.k8s.local".into(), true)],
+        }
+    }
+
     pub fn role_arn(&self, name: &str) -> String {
         format!("{}:iam::{}:role/{name}", self.arn_prefix, self.account_id)
     }

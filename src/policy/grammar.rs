@@ -263,14 +263,9 @@ pub fn check_statements(statements: &[Value], kind: DocumentKind) -> Vec<(usize,
 /// One statement; paths are relative to it (`Action`, `Condition.StringEquals`, or empty
 /// for the statement as a whole).
 pub fn check_statement(statement: &Value, kind: DocumentKind) -> Vec<GrammarError> {
-    let Value::Object(st) = statement else {
-        return vec![GrammarError::new(
-            "",
-            format!(
-                "is {}; a statement must be a JSON object",
-                kind_of(statement)
-            ),
-        )];
+    let st = match object(statement, "", "a statement must be a JSON object") {
+        Ok(st) => st,
+        Err(e) => return vec![e],
     };
     let mut errors = Vec::new();
     for key in st.keys() {
@@ -604,14 +599,13 @@ fn operator_error(op: &str) -> String {
 }
 
 fn condition_errors(condition: &Value) -> Vec<GrammarError> {
-    let Value::Object(ops) = condition else {
-        return vec![GrammarError::new(
-            "Condition",
-            format!(
-                "is {}; it must be an object of condition operators",
-                kind_of(condition)
-            ),
-        )];
+    let ops = match object(
+        condition,
+        "Condition",
+        "it must be an object of condition operators",
+    ) {
+        Ok(ops) => ops,
+        Err(e) => return vec![e],
     };
     let mut errors = Vec::new();
     for (op, keys) in ops {
@@ -619,15 +613,16 @@ fn condition_errors(condition: &Value) -> Vec<GrammarError> {
         if !is_condition_operator(op) {
             errors.push(GrammarError::new(path.as_str(), operator_error(op)));
         }
-        let Value::Object(keys) = keys else {
-            errors.push(GrammarError::new(
-                path,
-                format!(
-                    "is {}; it must be an object of condition keys and values",
-                    kind_of(keys)
-                ),
-            ));
-            continue;
+        let keys = match object(
+            keys,
+            &path,
+            "it must be an object of condition keys and values",
+        ) {
+            Ok(keys) => keys,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
         for (key, values) in keys {
             let path = format!("{path}.{key}");
@@ -700,6 +695,22 @@ fn size_error(document: &str, kind: DocumentKind) -> Option<GrammarError> {
         _ => return None,
     };
     Some(GrammarError::new("", message))
+}
+
+/// The value as a JSON object, or the error at `path` that says what it is instead and
+/// what it must be.
+fn object<'a>(
+    value: &'a Value,
+    path: &str,
+    must: &str,
+) -> Result<&'a serde_json::Map<String, Value>, GrammarError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(GrammarError::new(
+            path,
+            format!("is {}; {must}", kind_of(other)),
+        )),
+    }
 }
 
 /// How a JSON value is described in messages.
@@ -1312,19 +1323,10 @@ mod tests {
         }
     }
 
-    fn pod_context() -> PodContext {
-        PodContext {
-            account_id: "123456789012".into(),
-            arn_prefix: "arn:aws".into(),
-            node_roles: vec![("nodes.c.k8s.local".into(), true)],
-            master_roles: vec![("masters.c.k8s.local".into(), true)],
-        }
-    }
-
     fn with_pod_roles(body: &str) -> DesiredState {
         let spec = cluster("c.k8s.local", body);
         let mut desired = desired_state(&spec).unwrap();
-        add_pod_roles(&spec, &pod_context(), &mut desired).unwrap();
+        add_pod_roles(&spec, &PodContext::for_tests(), &mut desired).unwrap();
         desired
     }
 

@@ -42,7 +42,7 @@ pub fn equivalent(a: &str, b: &str) -> bool {
 
 /// The canonical form of a policy: two documents are equivalent exactly when their
 /// canonical forms are equal.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CanonicalPolicy {
     pub version: Option<String>,
     pub id: Option<String>,
@@ -51,7 +51,7 @@ pub struct CanonicalPolicy {
     pub other: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CanonicalStatement {
     pub sid: Option<String>,
     /// Lower-cased: IAM accepts `allow` as `Allow`.
@@ -77,12 +77,7 @@ pub fn canonical(text: &str) -> Result<CanonicalPolicy, PolicyError> {
     let Value::Object(obj) = value else {
         return Err(PolicyError("a policy must be a JSON object".into()));
     };
-    let mut policy = CanonicalPolicy {
-        version: None,
-        id: None,
-        statements: BTreeSet::new(),
-        other: BTreeMap::new(),
-    };
+    let mut policy = CanonicalPolicy::default();
     for (key, v) in obj {
         match key.as_str() {
             "Version" => policy.version = Some(string_field(&v, "Version")?),
@@ -113,18 +108,7 @@ fn canonical_statement(value: Value) -> Result<CanonicalStatement, PolicyError> 
     let Value::Object(obj) = value else {
         return Err(PolicyError("each statement must be a JSON object".into()));
     };
-    let mut st = CanonicalStatement {
-        sid: None,
-        effect: String::new(),
-        principal: None,
-        not_principal: None,
-        action: None,
-        not_action: None,
-        resource: None,
-        not_resource: None,
-        condition: BTreeMap::new(),
-        other: BTreeMap::new(),
-    };
+    let mut st = CanonicalStatement::default();
     for (key, v) in obj {
         match key.as_str() {
             "Sid" => st.sid = Some(string_field(&v, "Sid")?),

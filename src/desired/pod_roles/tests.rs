@@ -14,12 +14,7 @@ fn at() -> SourceLocation {
 }
 
 fn ctx() -> PodContext {
-    PodContext {
-        account_id: "123456789012".into(),
-        arn_prefix: "arn:aws".into(),
-        node_roles: vec![("nodes.c.k8s.local".into(), true)],
-        master_roles: vec![("masters.c.k8s.local".into(), true)],
-    }
+    PodContext::for_tests()
 }
 
 fn spec_with(mode: PodIdentityMode, server: Option<&str>) -> ClusterSpec {

@@ -189,47 +189,55 @@ mod tests {
     #[test]
     fn account_ids_are_twelve_digits() {
         assert_eq!(account_id("123456789012").as_deref(), Ok("123456789012"));
-        for bad in [
+        let bad = [
             "12345678901",
             "1234567890123",
             "12345678901a",
             "１23456789012",
             "",
-        ] {
-            assert!(account_id(bad).is_err(), "{bad}");
-        }
-        let injected = account_id("123456789012\n---\nkind: Secret").unwrap_err();
-        assert!(!injected.contains('\n'), "{injected}");
+        ];
+        assert_refused(account_id, &bad);
+        assert_refused(account_id, &["123456789012\n---\nkind: Secret"]);
     }
 
     #[test]
     fn endpoint_urls_are_absolute_http_urls_with_a_host() {
-        for good in [
+        let good = [
             "http://localhost:4566",
             "https://iam.amazonaws.com",
             "http://127.0.0.1:4566/",
             "http://[::1]:4566",
             "https://[::1]",
             "https://proxy.example/aws?x=1",
-        ] {
-            assert_eq!(endpoint_url(good).as_deref(), Ok(good));
+        ];
+        for url in good {
+            assert_eq!(endpoint_url(url).as_deref(), Ok(url));
         }
-        for bad in [
-            "not a url",
-            "localhost:4566",
+        let not_urls = ["not a url", "localhost:4566", "/relative", ""];
+        let bad_urls = [
             "ftp://localhost",
             "http://",
             "http:///path",
-            "http://localhost:99999",
-            "http://localhost:port",
             "http://localhost:",
-            "/relative",
-            "",
-            "http://x\nkind: Secret",
+        ];
+        let bad_ports = ["http://localhost:99999", "http://localhost:port"];
+        for bad in [
+            &not_urls[..],
+            &bad_urls,
+            &bad_ports,
+            &["http://x\nkind: Secret"],
         ] {
-            let err = endpoint_url(bad).unwrap_err();
-            assert!(err.starts_with(&format!("{bad:?} ")), "{err}");
-            assert!(!err.contains('\n'), "{err}");
+            assert_refused(endpoint_url, bad);
+        }
+    }
+
+    /// Each value is refused with a reason on one line that starts with the value, escaped,
+    /// so that the usage error cannot be made to print more lines.
+    fn assert_refused(parser: fn(&str) -> Result<String, String>, values: &[&str]) {
+        for value in values {
+            let reason = parser(value).unwrap_err();
+            assert!(reason.starts_with(&format!("{value:?} ")), "{reason}");
+            assert!(!reason.contains('\n'), "{reason}");
         }
     }
 

@@ -12,7 +12,7 @@ use crate::apply::{apply, ApplyReport};
 use crate::cloud::{Cloud, ConnectOptions};
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::reconcile::{self, pod_roles, Checked, Settings};
+use crate::reconcile::{self, Settings};
 use crate::render::{self, Style};
 use crate::{annotations, lifecycle};
 
@@ -32,23 +32,23 @@ pub async fn run(cli: Cli) -> i32 {
 
 /// The one place an error meets the user: its message on stderr, and exit code 1.
 fn fail(error: &Error) -> i32 {
+    eprint!("{}", error_text(error));
+    EXIT_ERROR
+}
+
+/// What stderr shows for an error: `Error: ` and the message, a line each.
+fn error_text(error: &Error) -> String {
     match error {
         // Every problem found is its own line.
-        Error::Input(errors) => {
-            for e in &errors.0 {
-                eprintln!("Error: {e}");
-            }
-        }
-        Error::Documents(invalid) => {
-            for (id, e) in invalid {
-                eprintln!("Error: {id}: {e}");
-            }
-        }
+        Error::Input(errors) => errors.0.iter().map(|e| format!("Error: {e}\n")).collect(),
+        Error::Documents(invalid) => invalid
+            .iter()
+            .map(|(id, e)| format!("Error: {id}: {e}\n"))
+            .collect(),
         // Set apart from the apply's progress lines above it.
-        Error::ApplyStopped { .. } => eprintln!("\nError: {error}"),
-        _ => eprintln!("Error: {error}"),
+        Error::ApplyStopped { .. } => format!("\nError: {error}\n"),
+        _ => format!("Error: {error}\n"),
     }
-    EXIT_ERROR
 }
 
 fn style() -> Style {
@@ -141,27 +141,126 @@ fn exit_code(plan: &Plan, report: Option<&ApplyReport>, detailed: bool) -> i32 {
 }
 
 async fn annotations(args: AnnotationsArgs) -> Result<i32, Error> {
-    let Checked {
-        cluster,
-        mut desired,
-    } = reconcile::load(&args.files)?;
-    let summary = match &args.account_id {
-        Some(account) => pod_roles::in_given_account(&cluster, account, &mut desired)?,
-        None => {
-            let options = ConnectOptions {
-                concurrency: 4,
-                ..ConnectOptions::default()
-            };
-            let cloud = reconcile::connect(&cluster, args.endpoint_url.clone(), options).await?;
-            pod_roles::in_callers_account(
-                &cloud,
-                &cluster,
-                &mut desired,
-                pod_roles::BaseRoles::FromSpec,
-            )
-            .await?
-        }
+    let checked = reconcile::load(&args.files)?;
+    let options = ConnectOptions {
+        concurrency: 4,
+        ..ConnectOptions::default()
     };
+    let summary = reconcile::pod_role_summary(
+        checked,
+        args.account_id.as_deref(),
+        args.endpoint_url.clone(),
+        options,
+    )
+    .await?;
     print!("{}", annotations::render(&summary));
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::CloudError;
+    use crate::model::{ResourceId, ResourceType};
+    use crate::plan::Problem;
+    use crate::policy::grammar::GrammarError;
+    use crate::spec::{InputError, InputErrors};
+
+    fn input_errors() -> InputErrors {
+        InputErrors(vec![
+            InputError::general("spec.a", "first"),
+            InputError::general("spec.b", "second"),
+        ])
+    }
+
+    #[test]
+    fn input_errors_are_a_line_each_and_pod_role_errors_one_message() {
+        assert_eq!(
+            error_text(&Error::Input(input_errors())),
+            "Error: spec.a: first\nError: spec.b: second\n"
+        );
+        assert_eq!(
+            error_text(&Error::PodRoles(input_errors())),
+            "Error: spec.a: first\nspec.b: second\n"
+        );
+    }
+
+    #[test]
+    fn refused_documents_name_their_object_on_each_line() {
+        let problem = |path: &str, message: &str| GrammarError {
+            path: path.into(),
+            message: message.into(),
+        };
+        let invalid = vec![
+            (
+                ResourceId::new(ResourceType::IamRole, "nodes.c"),
+                problem("", "too long"),
+            ),
+            (
+                ResourceId::new(ResourceType::IamRolePolicy, "nodes.c"),
+                problem("Statement[0].Action", "is empty"),
+            ),
+        ];
+        assert_eq!(
+            error_text(&Error::Documents(invalid)),
+            "Error: IAMRole/nodes.c: too long\nError: IAMRolePolicy/nodes.c: Statement[0].Action: is empty\n"
+        );
+    }
+
+    #[test]
+    fn other_errors_are_one_line_and_a_stopped_apply_is_set_apart() {
+        let cloud = CloudError {
+            operation: "GetRole",
+            target: "role nodes.c".into(),
+            code: Some("AccessDenied".into()),
+            message: "not allowed".into(),
+        };
+        assert_eq!(
+            error_text(&Error::Cloud(cloud)),
+            "Error: GetRole role nodes.c: AccessDenied: not allowed\n"
+        );
+        let stopped = Error::ApplyStopped {
+            failed: 1,
+            applied: 2,
+            not_started: 3,
+        };
+        assert_eq!(
+            error_text(&stopped),
+            "\nError: stopped after 1 failed change(s): 2 applied, 3 not attempted. Fix the cause and run again; the next run finishes the rest.\n"
+        );
+        let unwritable = Error::CallsJson {
+            path: "/nowhere/calls.json".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(
+            error_text(&unwritable),
+            "Error: cannot write /nowhere/calls.json: entity not found\n"
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_terraforms_detailed_exitcode() {
+        let clean = Plan::default();
+        let drifted = Plan {
+            drift: vec![crate::plan::Drift {
+                id: ResourceId::new(ResourceType::IamRole, "nodes.c"),
+                lifecycle: crate::model::Lifecycle::ExistsAndWarnIfChanges,
+                fields: vec![],
+            }],
+            ..Plan::default()
+        };
+        let failed = Plan {
+            errors: vec![Problem {
+                id: ResourceId::new(ResourceType::IamRole, "nodes.c"),
+                message: "owned by another cluster".into(),
+            }],
+            ..Plan::default()
+        };
+        assert_eq!(exit_code(&clean, None, true), EXIT_OK);
+        assert_eq!(exit_code(&drifted, None, false), EXIT_OK);
+        assert_eq!(exit_code(&drifted, None, true), EXIT_PENDING);
+        assert_eq!(exit_code(&failed, None, false), EXIT_ERROR);
+        let applied = ApplyReport::default();
+        assert_eq!(exit_code(&drifted, Some(&applied), true), EXIT_PENDING);
+    }
 }

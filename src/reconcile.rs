@@ -56,6 +56,31 @@ pub async fn connect(
     Ok(cloud)
 }
 
+/// The pod roles as `annotations` prints them: in the account given, with no AWS call, or
+/// else in the account of the credentials, connected to with `connect`'s arguments.
+pub async fn pod_role_summary(
+    checked: Checked,
+    account: Option<&str>,
+    endpoint_url: Option<String>,
+    options: ConnectOptions,
+) -> Result<PodRoleSummary, Error> {
+    let Checked {
+        cluster,
+        mut desired,
+    } = checked;
+    if let Some(account) = account {
+        return Ok(pod_roles::in_given_account(
+            &cluster,
+            account,
+            &mut desired,
+        )?);
+    }
+    let cloud = connect(&cluster, endpoint_url, options).await?;
+    // The annotations name only the application roles: the account is all they need.
+    let base = BaseRoles::FromSpec;
+    pod_roles::in_callers_account(&cloud, &cluster, &mut desired, base).await
+}
+
 /// How to plan, from the flags.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {

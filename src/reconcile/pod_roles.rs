@@ -121,3 +121,51 @@ async fn roles_of(
     }
     Ok(roles)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_spec::cluster;
+
+    const STORE: &str = "  configBase: s3://state/c.k8s.local\n";
+
+    #[test]
+    fn the_given_account_names_the_roles_with_no_call() {
+        let body = "  iam:\n    podIdentity:\n      mode: kube2iam\n      roles:\n      - name: billing\n        namespaces: [billing]\n        policyARNs: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n";
+        let spec = cluster("c.k8s.local", &format!("{STORE}{body}"));
+        assert_eq!(check_before_any_call(&spec), Ok(()));
+        let mut desired = DesiredState::default();
+        let summary = in_given_account(&spec, "123456789012", &mut desired).unwrap();
+        assert_eq!(
+            summary.app_roles,
+            [(
+                "arn:aws:iam::123456789012:role/billing.pods.c.k8s.local".to_string(),
+                vec!["billing".to_string()]
+            )]
+        );
+        assert!(desired
+            .roles
+            .iter()
+            .any(|r| r.name == "billing.pods.c.k8s.local"));
+    }
+
+    #[test]
+    fn the_first_pass_finds_pod_role_errors_before_any_call() {
+        // Namespace `*` is spelt `wildcard` in role names: these two would share one role.
+        let oidc = "  serviceAccountIssuerDiscovery:\n    discoveryStore: https://oidc.example.com\n    enableAWSOIDCProvider: true\n";
+        let sa = |namespace: &str| {
+            format!("    - name: dns\n      namespace: '{namespace}'\n      aws:\n        policyARNs: [arn:aws:iam::aws:policy/AmazonRoute53FullAccess]\n")
+        };
+        let body = format!(
+            "{STORE}{oidc}  iam:\n    serviceAccountExternalPermissions:\n{}{}",
+            sa("*"),
+            sa("wildcard")
+        );
+        let errors = check_before_any_call(&cluster("c.k8s.local", &body)).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(
+            errors.0[0].message.contains("dns.wildcard.sa.c.k8s.local"),
+            "{errors}"
+        );
+    }
+}

@@ -1,11 +1,12 @@
-use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::Parser;
+//! The `rolecall` binary: reads the flags, starts the logs and the runtime, and exits with
+//! the command's code. Everything else is in the library, from `cli` on.
+
 use tracing_subscriber::EnvFilter;
 
-use rolecall::cli::{run, Cli, EXIT_ERROR};
+use rolecall::cli::{run, Cli};
 
 fn main() {
-    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(&e));
+    let cli = Cli::parse_or_exit();
     // Logs go to stderr so that stdout carries only the plan.
     let default_filter = match cli.verbose {
         0 => "warn,aws_config=error",
@@ -28,27 +29,4 @@ fn main() {
         .expect("tokio runtime");
     let code = runtime.block_on(run(cli));
     std::process::exit(code);
-}
-
-/// Help and version go to stdout as clap prints them. A usage error exits 1 like every other
-/// bad input: clap's own 2 would read as "changes pending" under --detailed-exitcode. A
-/// value a flag's parser refused is one line naming the flag, with the parser's reason
-/// (which shows the value escaped, so that it cannot break the line).
-fn usage_error(e: &clap::Error) -> ! {
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        e.exit();
-    }
-    let flag = match e.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(flag)) => Some(flag),
-        _ => None,
-    };
-    match (e.kind(), flag, std::error::Error::source(e)) {
-        (ErrorKind::ValueValidation, Some(flag), Some(reason)) => {
-            eprintln!("Error: {flag}: {reason}");
-        }
-        _ => {
-            let _ = e.print();
-        }
-    }
-    std::process::exit(EXIT_ERROR);
 }

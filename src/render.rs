@@ -1,5 +1,7 @@
-//! The plan for people, in kops's layout: sections of `Type/name` objects, fields as
-//! `old -> new`, policy documents as unified diffs of pretty JSON.
+//! What `update` prints for people, in kops's layout: sections of `Type/name` objects,
+//! fields as `old -> new`, policy documents as unified diffs of pretty JSON, then the notes,
+//! the instances to roll and the closing line. The CLI prints through these functions and
+//! nothing else, so the tests of this module check the CLI's real output.
 
 use std::fmt::Write as _;
 
@@ -7,8 +9,11 @@ pub mod json;
 
 use similar::TextDiff;
 
+use crate::apply::ApplyReport;
+use crate::desired::pod_roles::PodRoleSummary;
 use crate::plan::{Change, ChangeKind, FieldChange, Plan, Problem};
-use crate::policy;
+use crate::reconcile::Outcome;
+use crate::{policy, rolling};
 
 pub const MUST_SPECIFY_YES: &str = "Must specify --yes to apply changes";
 pub const NO_CHANGES: &str = "No changes need to be applied";
@@ -31,8 +36,39 @@ impl Style {
     }
 }
 
+/// The whole text of a dry run, exactly as `rolecall update` prints it.
+pub fn render_plan(outcome: &Outcome, style: Style) -> String {
+    format!(
+        "{}{}",
+        render_body(outcome, style),
+        render_ending(&outcome.plan, None)
+    )
+}
+
+/// What `update` prints before it applies anything: the plan, what the pod roles need
+/// outside IAM, and the instances to roll.
+pub fn render_body(outcome: &Outcome, style: Style) -> String {
+    format!(
+        "{}{}{}",
+        render_changes(&outcome.plan, style),
+        pod_role_notes(&outcome.pods),
+        rolling::render(&outcome.stale)
+    )
+}
+
+/// What `update` prints last: kops's closing line after a dry run (`report` is `None`), the
+/// count after an apply that succeeded, and nothing after one that stopped (the error says
+/// it, on stderr).
+pub fn render_ending(plan: &Plan, report: Option<&ApplyReport>) -> String {
+    match report {
+        None => format!("{}\n", closing_line(plan)),
+        Some(r) if r.succeeded() => format!("\nApplied {} changes.\n", r.applied.len()),
+        Some(_) => String::new(),
+    }
+}
+
 /// The plan's body: the change sections and the plan's errors, without the closing line.
-pub fn render_changes(plan: &Plan, style: Style) -> String {
+fn render_changes(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     for (kind, title) in [
         (ChangeKind::Create, "Will create resources:"),
@@ -106,13 +142,8 @@ fn render_drift_field(out: &mut String, field: &FieldChange, style: Style) {
     }
 }
 
-/// The whole dry-run output, ending with kops's closing line.
-pub fn render_plan(plan: &Plan, style: Style) -> String {
-    format!("{}{}\n", render_changes(plan, style), closing_line(plan))
-}
-
 /// What the user must do outside IAM for the pod roles to work.
-pub fn pod_role_notes(summary: &crate::desired::pod_roles::PodRoleSummary) -> String {
+fn pod_role_notes(summary: &PodRoleSummary) -> String {
     match &summary.kiam_server_arn {
         Some(arn) => format!(
             "kiam: run the kiam server with --assume-role-arn={arn}\n`rolecall annotations` prints the namespace annotations.\n\n"
@@ -124,7 +155,7 @@ pub fn pod_role_notes(summary: &crate::desired::pod_roles::PodRoleSummary) -> St
 pub const NOT_APPLIED: &str = "Nothing was applied: fix the errors above first";
 
 /// kops's last line of a dry run; a plan with errors is never applied, so it says that.
-pub fn closing_line(plan: &Plan) -> &'static str {
+fn closing_line(plan: &Plan) -> &'static str {
     if !plan.errors.is_empty() {
         NOT_APPLIED
     } else if plan.has_changes() {

@@ -5,9 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::apply::ApplyReport;
-use crate::desired::pod_roles::PodRoleSummary;
-use crate::plan::{ChangeKind, FieldChange, Plan, Problem};
-use crate::rolling::StaleInstance;
+use crate::plan::{ChangeKind, FieldChange, Problem};
+use crate::reconcile::Outcome;
 
 /// Bumped on any change that could break a reader.
 pub const FORMAT_VERSION: &str = "1";
@@ -33,14 +32,23 @@ fn action(kind: ChangeKind) -> &'static str {
     }
 }
 
+/// The document as `update --output json` prints it: pretty, with a final newline.
+pub fn render(outcome: &Outcome, applied: Option<&ApplyReport>) -> String {
+    let doc = plan_document(outcome, applied);
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).expect("JSON serialises")
+    )
+}
+
 /// The whole document. `applied` is present after `--yes`.
-pub fn plan_document(
-    cluster: &str,
-    plan: &Plan,
-    pods: &PodRoleSummary,
-    stale: &[StaleInstance],
-    applied: Option<&ApplyReport>,
-) -> Value {
+pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value {
+    let Outcome {
+        cluster,
+        plan,
+        pods,
+        stale,
+    } = outcome;
     let changes: Vec<Value> = plan
         .changes
         .iter()

@@ -1,20 +1,39 @@
+//! The text `update` prints, checked through the functions the CLI prints with.
+
 use super::*;
+use crate::apply::ApplyReport;
+use crate::cloud::CloudError;
 use crate::model::{ResourceId, ResourceType};
 use crate::plan::{Operation, Problem};
+use crate::rolling::StaleInstance;
 
 const OLD: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage"],"Resource":"*"}]}"#;
 const NEW: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage"],"Resource":"*"}]}"#;
+
+/// A policy document field: `old` is the account's, `new` the spec's.
+fn document(old: &str, new: &str) -> Vec<FieldChange> {
+    vec![FieldChange {
+        field: "PolicyDocument",
+        old: Some(old.into()),
+        new: Some(new.into()),
+        document: true,
+    }]
+}
+
+/// The dry run as the CLI prints it, for a plan alone.
+fn text(plan: Plan) -> String {
+    let outcome = Outcome {
+        plan,
+        ..Outcome::default()
+    };
+    render_plan(&outcome, Style::PLAIN)
+}
 
 fn modify_policy() -> Change {
     Change {
         id: ResourceId::new(ResourceType::IamRolePolicy, "additional.nodes.c"),
         kind: ChangeKind::Modify,
-        fields: vec![FieldChange {
-            field: "PolicyDocument",
-            old: Some(OLD.into()),
-            new: Some(NEW.into()),
-            document: true,
-        }],
+        fields: document(OLD, NEW),
         operation: Operation::PutRolePolicy {
             role: "nodes.c".into(),
             name: "additional.nodes.c".into(),
@@ -45,10 +64,7 @@ fn create_profile() -> Change {
 
 #[test]
 fn an_empty_plan_says_no_changes() {
-    assert_eq!(
-        render_plan(&Plan::default(), Style::PLAIN),
-        "No changes need to be applied\n"
-    );
+    assert_eq!(text(Plan::default()), "No changes need to be applied\n");
 }
 
 #[test]
@@ -79,7 +95,7 @@ Will modify resources:
 
 Must specify --yes to apply changes
 ";
-    assert_eq!(render_plan(&plan, Style::PLAIN), expected);
+    assert_eq!(text(plan), expected);
 }
 
 #[test]
@@ -88,9 +104,13 @@ fn colour_marks_added_and_removed_lines_only_when_asked() {
         changes: vec![modify_policy()],
         ..Plan::default()
     };
-    let plain = render_plan(&plan, Style::PLAIN);
+    let outcome = Outcome {
+        plan,
+        ..Outcome::default()
+    };
+    let plain = render_plan(&outcome, Style::PLAIN);
     assert!(!plain.contains('\x1b'));
-    let coloured = render_plan(&plan, Style { color: true });
+    let coloured = render_plan(&outcome, Style { color: true });
     assert!(coloured.contains("\x1b[32m+        \"sqs:DeleteMessage\"\x1b[0m"));
     assert!(coloured.contains("\x1b[31m-        \"sqs:ReceiveMessage\"\x1b[0m"));
 }
@@ -104,7 +124,7 @@ fn a_scalar_change_reads_old_arrow_new() {
         changes: vec![change],
         ..Plan::default()
     };
-    assert!(render_plan(&plan, Style::PLAIN).contains("\tPath                \t /old/ -> /\n"));
+    assert!(text(plan).contains("\tPath                \t /old/ -> /\n"));
 }
 
 #[test]
@@ -116,7 +136,7 @@ fn plan_errors_are_listed_with_their_object() {
         }],
         ..Plan::default()
     };
-    let out = render_plan(&plan, Style::PLAIN);
+    let out = text(plan);
     assert!(out.starts_with("Errors:\n  IAMInstanceProfileRole/nodes.c\n  \tinstance profile nodes.c holds role other\n"));
     assert!(
         out.ends_with("\nNothing was applied: fix the errors above first\n"),
@@ -139,16 +159,11 @@ fn drift_reads_from_expected_to_actual() {
             id: ResourceId::new(ResourceType::IamRolePolicy, "nodes.c"),
             lifecycle: Lifecycle::ExistsAndWarnIfChanges,
             // old: the account's document; new: the expected one.
-            fields: vec![FieldChange {
-                field: "PolicyDocument",
-                old: Some(NEW.into()),
-                new: Some(OLD.into()),
-                document: true,
-            }],
+            fields: document(NEW, OLD),
         }],
         ..Plan::default()
     };
-    let out = render_plan(&plan, Style::PLAIN);
+    let out = text(plan);
     assert!(
         out.starts_with("Drift in objects rolecall only checks (not changed):\n  IAMRolePolicy/nodes.c (ExistsAndWarnIfChanges)\n  \tPolicyDocument\n  \t    --- expected\n  \t    +++ actual\n"),
         "{out}"
@@ -158,4 +173,83 @@ fn drift_reads_from_expected_to_actual() {
         "{out}"
     );
     assert!(out.ends_with("No changes need to be applied\n"));
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_then_the_kiam_note_then_the_instances_to_roll() {
+    let outcome = Outcome {
+        cluster: "c".into(),
+        plan: Plan {
+            changes: vec![create_profile()],
+            ..Plan::default()
+        },
+        pods: PodRoleSummary {
+            kiam_server_arn: Some("arn:aws:iam::123456789012:role/kiam-server.c".into()),
+            ..PodRoleSummary::default()
+        },
+        stale: vec![StaleInstance {
+            id: "i-1".into(),
+            group: "nodes".into(),
+            current: None,
+            expected: "nodes.c".into(),
+        }],
+    };
+    let expected = "Will create resources:
+  IAMInstanceProfile/nodes.c
+  \tPath                \t/
+
+kiam: run the kiam server with --assume-role-arn=arn:aws:iam::123456789012:role/kiam-server.c
+`rolecall annotations` prints the namespace annotations.
+
+Instances that need a rolling update (their instance profile is not their group's):
+  i-1 (nodes)\t(no instance profile) -> nodes.c
+
+Must specify --yes to apply changes
+";
+    assert_eq!(render_plan(&outcome, Style::PLAIN), expected);
+    assert!(render_plan(&outcome, Style::PLAIN).starts_with(&render_body(&outcome, Style::PLAIN)));
+}
+
+#[test]
+fn an_apply_ends_with_its_count_or_with_nothing_when_it_stopped() {
+    let plan = Plan {
+        changes: vec![create_profile(), modify_policy()],
+        ..Plan::default()
+    };
+    let done = ApplyReport {
+        applied: plan.changes.clone(),
+        ..ApplyReport::default()
+    };
+    assert_eq!(render_ending(&plan, Some(&done)), "\nApplied 2 changes.\n");
+    let stopped = ApplyReport {
+        applied: vec![create_profile()],
+        failed: vec![(
+            modify_policy(),
+            CloudError {
+                operation: "PutRolePolicy",
+                target: "role nodes.c".into(),
+                code: Some("Throttling".into()),
+                message: "Rate exceeded".into(),
+            },
+        )],
+        not_started: vec![],
+    };
+    assert_eq!(render_ending(&plan, Some(&stopped)), "");
+}
+
+#[test]
+fn the_json_document_is_one_pretty_document_and_a_newline() {
+    let outcome = Outcome {
+        cluster: "c".into(),
+        ..Outcome::default()
+    };
+    let out = json::render(&outcome, None);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["cluster"], "c");
+    assert_eq!(doc["has_changes"], false);
+    assert!(doc.get("applied").is_none());
+    assert_eq!(
+        out,
+        format!("{}\n", serde_json::to_string_pretty(&doc).unwrap())
+    );
 }

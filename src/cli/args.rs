@@ -1,0 +1,260 @@
+//! The flags (clap) and their checks: every value is checked as it is parsed, so that a bad
+//! one is a one-line usage error before anything runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand};
+
+use super::EXIT_ERROR;
+use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// kops-style sections for people.
+    Text,
+    /// One JSON document (schema: docs/plan-json.md).
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rolecall",
+    version,
+    about = "Reconciles the IAM of kops clusters with an AWS account"
+)]
+pub struct Cli {
+    /// More log output on stderr (-v: rolecall's debug logs, -vv: the AWS SDK's too).
+    /// RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what would change in IAM for the cluster, or change it with --yes.
+    Update(UpdateArgs),
+    /// Print the Kubernetes annotations for the spec's pod roles, as YAML for kubectl apply.
+    Annotations(AnnotationsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnnotationsArgs {
+    /// The kops cluster spec, as for update.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The AWS account id the roles live in. Without it, STS GetCallerIdentity asks.
+    #[arg(long, value_name = "ID", value_parser = account_id)]
+    pub account_id: Option<String>,
+
+    /// Send AWS requests to this endpoint. AWS_ENDPOINT_URL works too.
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The kops cluster spec: a Cluster and its InstanceGroups, in one multi-document
+    /// file or several files.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Apply the changes. Without it, nothing is written.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Send AWS requests to this endpoint (for example LocalStack). AWS_ENDPOINT_URL
+    /// works too.
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
+    pub endpoint_url: Option<String>,
+
+    /// Per-type or per-object lifecycles, in kops's syntax:
+    /// `IAMRole=ExistsAndWarnIfChanges,IAMRolePolicy/additional.nodes.example.com=Ignore`.
+    /// Lifecycles: Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates,
+    /// ExistsAndWarnIfChanges.
+    #[arg(long, value_name = "OVERRIDES")]
+    pub lifecycle_overrides: Vec<String>,
+
+    /// How to read the account: per-object (a few calls per role), bulk
+    /// (GetAccountAuthorizationDetails, a page per 1,000 roles), or auto, the one with
+    /// fewer calls for this spec.
+    #[arg(long, value_enum, default_value_t = FetchStrategy::Auto)]
+    pub fetch: FetchStrategy,
+
+    /// How to print the plan: text, or one JSON document (schema in docs/plan-json.md).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Exit 0 when nothing is left to do, 2 when changes or drift are pending, 1 on errors,
+    /// as `terraform plan -detailed-exitcode`.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Make the security lint's findings errors (nothing is applied), except on the
+    /// policies kops itself generates.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
+    #[arg(long, value_name = "FILE")]
+    pub calls_json: Option<PathBuf>,
+
+    /// How many AWS calls may be in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// How many seconds one operation may wait for IAM's eventual consistency (a role just
+    /// created not yet accepted as a principal, or not yet visible).
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub consistency_timeout: u64,
+
+    /// How many seconds one AWS request may take before it is abandoned and retried.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub attempt_timeout: u64,
+
+    /// Attempts per AWS call, the first included, when IAM throttles, fails with a 5xx, resets
+    /// the connection or times out; then the run stops and says what is left.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+impl UpdateArgs {
+    /// The connection's limits and timeouts, from the flags.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            concurrency: self.concurrency.into(),
+            consistency_timeout: Duration::from_secs(self.consistency_timeout),
+            attempt_timeout: Duration::from_secs(self.attempt_timeout),
+            max_attempts: self.max_attempts,
+            ..ConnectOptions::default()
+        }
+    }
+}
+
+impl Cli {
+    /// The flags of this process, or the process ends: help and version go to stdout as clap
+    /// prints them. A usage error exits 1 like every other bad input: clap's own 2 would read
+    /// as "changes pending" under --detailed-exitcode. A value a flag's parser refused is one
+    /// line naming the flag, with the parser's reason (which shows the value escaped, so
+    /// that it cannot break the line).
+    pub fn parse_or_exit() -> Cli {
+        Cli::try_parse().unwrap_or_else(|e| usage_error(&e))
+    }
+}
+
+fn usage_error(e: &clap::Error) -> ! {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(flag)) => Some(flag),
+        _ => None,
+    };
+    match (e.kind(), flag, std::error::Error::source(e)) {
+        (ErrorKind::ValueValidation, Some(flag), Some(reason)) => {
+            eprintln!("Error: {flag}: {reason}");
+        }
+        _ => {
+            let _ = e.print();
+        }
+    }
+    std::process::exit(EXIT_ERROR);
+}
+
+/// `--account-id`: exactly twelve ASCII digits, as AWS writes account ids in ARNs.
+fn account_id(value: &str) -> Result<String, String> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not an AWS account id: 12 digits such as 123456789012"
+        ))
+    }
+}
+
+/// `--endpoint-url`: an absolute http:// or https:// URL with a host, checked here so that a
+/// bad one is a one-line usage error rather than a failed request.
+fn endpoint_url(value: &str) -> Result<String, String> {
+    Cloud::check_endpoint_url(value).map(|()| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert_eq!(account_id("123456789012").as_deref(), Ok("123456789012"));
+        let bad = [
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "１23456789012",
+            "",
+        ];
+        assert_refused(account_id, &bad);
+        assert_refused(account_id, &["123456789012\n---\nkind: Secret"]);
+    }
+
+    #[test]
+    fn endpoint_urls_are_absolute_http_urls_with_a_host() {
+        let good = [
+            "http://localhost:4566",
+            "https://iam.amazonaws.com",
+            "http://127.0.0.1:4566/",
+            "http://[::1]:4566",
+            "https://[::1]",
+            "https://proxy.example/aws?x=1",
+        ];
+        for url in good {
+            assert_eq!(endpoint_url(url).as_deref(), Ok(url));
+        }
+        let not_urls = ["not a url", "localhost:4566", "/relative", ""];
+        let bad_urls = [
+            "ftp://localhost",
+            "http://",
+            "http:///path",
+            "http://localhost:",
+        ];
+        let bad_ports = ["http://localhost:99999", "http://localhost:port"];
+        for bad in [
+            &not_urls[..],
+            &bad_urls,
+            &bad_ports,
+            &["http://x\nkind: Secret"],
+        ] {
+            assert_refused(endpoint_url, bad);
+        }
+    }
+
+    /// Each value is refused with a reason on one line that starts with the value, escaped,
+    /// so that the usage error cannot be made to print more lines.
+    fn assert_refused(parser: fn(&str) -> Result<String, String>, values: &[&str]) {
+        for value in values {
+            let reason = parser(value).unwrap_err();
+            assert!(reason.starts_with(&format!("{value:?} ")), "{reason}");
+            assert!(!reason.contains('\n'), "{reason}");
+        }
+    }
+
+    #[test]
+    fn flags_are_checked_when_parsed() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|_| ());
+        let annotations = ["rolecall", "annotations", "-f", "c.yaml"];
+        assert!(parse(&[&annotations[..], &["--account-id", "123456789012"]].concat()).is_ok());
+        let err =
+            parse(&[&annotations[..], &["--account-id", "1\nkind: Secret"]].concat()).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        for command in [&annotations[..], &["rolecall", "update", "-f", "c.yaml"]] {
+            assert!(
+                parse(&[command, &["--endpoint-url", "http://localhost:4566"]].concat()).is_ok()
+            );
+            let err = parse(&[command, &["--endpoint-url", "not a url"]].concat()).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        }
+    }
+}

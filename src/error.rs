@@ -1,0 +1,64 @@
+//! Why a command stopped, as one typed value: inner functions return it instead of printing
+//! or choosing an exit code, and the CLI alone turns it into what the user reads and the
+//! exit code (`cli::fail`).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::cloud::{CloudError, ConnectError};
+use crate::model::ResourceId;
+use crate::policy::grammar::GrammarError;
+use crate::spec::{InputError, InputErrors};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec, or what the builders make of it before any AWS call: every problem found.
+    #[error("{0}")]
+    Input(#[from] InputErrors),
+    /// A `--lifecycle-overrides` value that does not parse, or names no object of the
+    /// cluster.
+    #[error("{0}")]
+    Overrides(#[from] InputError),
+    /// No region, no credentials.
+    #[error("{0}")]
+    Connect(#[from] ConnectError),
+    /// A read refused or failed, with the object and AWS's words.
+    #[error("{0}")]
+    Cloud(#[from] CloudError),
+    /// The pod roles built with the account's own roles (the second of the two passes) are
+    /// wrong in a way the stand-in pass could not see, such as kube2iam with no node found.
+    /// A variant of its own because it has always been shown as one message.
+    #[error("{0}")]
+    PodRoles(InputErrors),
+    /// Documents rolecall would write that IAM would refuse, found before any write.
+    #[error("{}", Documents(.0))]
+    Documents(Vec<(ResourceId, GrammarError)>),
+    /// An apply that stopped on AWS errors; each was printed as it happened.
+    #[error("stopped after {failed} failed change(s): {applied} applied, {not_started} not attempted. Fix the cause and run again; the next run finishes the rest.")]
+    ApplyStopped {
+        failed: usize,
+        applied: usize,
+        not_started: usize,
+    },
+    /// `--calls-json` could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    CallsJson {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The refused documents, one `Type/name: problem` a line.
+struct Documents<'a>(&'a [(ResourceId, GrammarError)]);
+
+impl fmt::Display for Documents<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (id, e)) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{id}: {e}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! The pipeline, without printing: spec -> desired -> read -> plan, returned as an
+//! [`Outcome`] for the CLI to render and apply, or an [`Error`] for it to report. Like a
+//! kube-rs controller's `reconcile`, the error policy (messages, exit codes) lives apart.
+
+pub mod pod_roles;
+
+use std::path::PathBuf;
+
+use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
+use crate::desired::pod_roles::PodRoleSummary;
+use crate::error::Error;
+use crate::lifecycle::{self, Overrides};
+use crate::model::{ActualState, DesiredState};
+use crate::plan::Plan;
+use crate::rolling::StaleInstance;
+use crate::spec::{ClusterSpec, InstanceRole};
+use crate::{desired, lint, plan, policy, rolling, spec};
+
+use pod_roles::BaseRoles;
+
+/// The target of the pipeline's logs: the one they had when the CLI ran the pipeline, so
+/// that log lines and `RUST_LOG` filters stay as they were.
+const LOG_TARGET: &str = "rolecall::cli";
+
+/// A spec that passed every check that needs no AWS call, and its desired state.
+#[derive(Debug)]
+pub struct Checked {
+    pub cluster: ClusterSpec,
+    pub desired: DesiredState,
+}
+
+/// Reads the spec, validates it, builds the desired state and checks the pod roles with a
+/// stand-in account: everything the input can get wrong is found before the first AWS call.
+/// Every command starts here.
+pub fn load(files: &[PathBuf]) -> Result<Checked, Error> {
+    let cluster = spec::load_files(files)?;
+    let desired = desired::desired_state(&cluster)?;
+    pod_roles::check_before_any_call(&cluster)?;
+    Ok(Checked { cluster, desired })
+}
+
+/// Connects to AWS; the spec's region is the fallback when the standard chain has none, and
+/// the region of the cluster's instances.
+pub async fn connect(
+    cluster: &ClusterSpec,
+    endpoint_url: Option<String>,
+    options: ConnectOptions,
+) -> Result<Cloud, Error> {
+    let cloud = Cloud::connect(&ConnectOptions {
+        endpoint_url,
+        fallback_region: cluster.region.clone(),
+        cluster_region: cluster.region.clone(),
+        ..options
+    })
+    .await?;
+    Ok(cloud)
+}
+
+/// The pod roles as `annotations` prints them: in the account given, with no AWS call, or
+/// else in the account of the credentials, connected to with `connect`'s arguments.
+pub async fn pod_role_summary(
+    checked: Checked,
+    account: Option<&str>,
+    endpoint_url: Option<String>,
+    options: ConnectOptions,
+) -> Result<PodRoleSummary, Error> {
+    let Checked {
+        cluster,
+        mut desired,
+    } = checked;
+    if let Some(account) = account {
+        return Ok(pod_roles::in_given_account(
+            &cluster,
+            account,
+            &mut desired,
+        )?);
+    }
+    let cloud = connect(&cluster, endpoint_url, options).await?;
+    // The annotations name only the application roles: the account is all they need.
+    let base = BaseRoles::FromSpec;
+    pod_roles::in_callers_account(&cloud, &cluster, &mut desired, base).await
+}
+
+/// How to plan, from the flags.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--lifecycle-overrides`, parsed.
+    pub overrides: Overrides,
+    pub fetch: FetchStrategy,
+    /// `--strict`: the security lint's findings are errors.
+    pub strict: bool,
+}
+
+/// What a run found: everything `update` prints, in text or JSON.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The cluster's name.
+    pub cluster: String,
+    pub plan: Plan,
+    /// The pod roles, for the notes on what they need outside IAM.
+    pub pods: PodRoleSummary,
+    /// Running instances whose instance profile is not their group's.
+    pub stale: Vec<StaleInstance>,
+}
+
+impl Outcome {
+    /// `--yes` writes only a plan that has changes and no errors.
+    pub fn may_apply(&self) -> bool {
+        self.plan.has_changes() && self.plan.errors.is_empty()
+    }
+}
+
+/// Reads the account and plans. Nothing is written.
+pub async fn reconcile(
+    cloud: &Cloud,
+    checked: Checked,
+    settings: &Settings,
+) -> Result<Outcome, Error> {
+    let Checked {
+        cluster,
+        mut desired,
+    } = checked;
+    // The role in an instance profile the spec names is known only once the profile is read;
+    // pod roles trust it and object overrides can name it, so both come after this read, and
+    // before any write.
+    let mut known = ActualState::default();
+    for (profile, found) in cloud.read_external_profiles(&desired).await? {
+        desired.adopt_external_profile(&profile, found.roles.first().map(String::as_str));
+        known.instance_profiles.insert(found.name.clone(), found);
+    }
+    let pods =
+        pod_roles::in_callers_account(cloud, &cluster, &mut desired, BaseRoles::Resolved).await?;
+    lifecycle::apply_overrides(&mut desired, &settings.overrides)?;
+    // The spec's own documents were checked as it was read; this also covers what rolecall
+    // generates, so that IAM never refuses a document half-way through an apply.
+    let invalid = policy::grammar::check_desired(&desired);
+    if !invalid.is_empty() {
+        return Err(Error::Documents(invalid));
+    }
+    // The instances to roll depend on the spec alone: list them while the account is read.
+    let (actual, stale) = tokio::join!(
+        cloud.fetch(&desired, known, settings.fetch),
+        stale_instances(cloud, &cluster)
+    );
+    let mut plan = plan::plan(&desired, &actual?);
+    let kops_policies = InstanceRole::ALL
+        .map(|r| desired::iam_name(r, &cluster.name))
+        .into_iter()
+        .collect();
+    lint::add_to_plan(
+        &mut plan,
+        lint::lint(&desired),
+        settings.strict,
+        &kops_policies,
+    );
+    tracing::debug!(target: LOG_TARGET, calls = ?cloud.call_counts(), "read the account");
+    Ok(Outcome {
+        cluster: cluster.name,
+        plan,
+        pods,
+        stale,
+    })
+}
+
+/// The instances to roll. Listing them needs EC2 read access, which an IAM-only role may
+/// lack: then it is a warning, not a failure.
+async fn stale_instances(cloud: &Cloud, cluster: &ClusterSpec) -> Vec<StaleInstance> {
+    match cloud.cluster_instances(&cluster.name).await {
+        Ok(instances) => rolling::stale_instances(cluster, &instances),
+        Err(e) => {
+            tracing::warn!(target: LOG_TARGET, "could not list the cluster's instances to find those that need a rolling update: {e}");
+            Vec::new()
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::model::{
     ActualInstanceProfile, ActualOidcProvider, ActualRole, ActualState, DesiredState,
     ExternalProfile, Lifecycle, ResourceId, ResourceType, Tags,
 };
-use crate::plan::Operation;
+use crate::operation::{Found, Operation, ReadBack};
 use crate::rolling::ClusterInstance;
 
 /// The tag kops puts on every instance with its instance group's name.
@@ -942,7 +942,7 @@ impl Cloud {
         let mut wait = Duration::from_millis(250);
         loop {
             match self.execute_once(op).await {
-                Err(e) if still_propagating(op, &e) => {
+                Err(e) if op.still_propagating(e.code.as_deref(), &e.message) => {
                     if start.elapsed() + wait > self.consistency_timeout {
                         return Err(CloudError {
                             message: format!(
@@ -961,7 +961,7 @@ impl Cloud {
                     tokio::time::sleep(jittered(wait)).await;
                     wait = (wait * 2).min(Duration::from_secs(10));
                 }
-                Err(e) if may_be_lost_answer(op, &e) => {
+                Err(e) if op.may_be_lost_answer(e.code.as_deref()) => {
                     return match self.already_done(op).await {
                         Ok(true) => {
                             tracing::info!(
@@ -992,44 +992,20 @@ impl Cloud {
     /// an object that is exactly what the spec wants is success, and anything else is left
     /// alone and reported.
     async fn already_done(&self, op: &Operation) -> Result<bool, CloudError> {
-        Ok(match op {
-            Operation::CreateRole {
-                name,
-                path,
-                trust_policy,
-                tags,
-            } => match self.get_role(name).await? {
-                Read::Found(role) => {
-                    role.path == *path
-                        && crate::policy::equivalent(&role.trust_policy, trust_policy)
-                        && tags.iter().all(|(k, v)| role.tags.get(k) == Some(v))
-                }
-                _ => false,
-            },
-            // A profile holds nothing but its role link, which is an operation of its own.
-            Operation::CreateInstanceProfile { name, .. } => {
-                matches!(self.get_instance_profile(name).await?, Read::Found(_))
+        let found = match op.read_back() {
+            None => return Ok(false),
+            Some(ReadBack::Role(name)) => Found::Role(self.get_role(name).await?.found()),
+            Some(ReadBack::InstanceProfile(name)) => {
+                Found::InstanceProfile(self.get_instance_profile(name).await?.found())
             }
-            Operation::AddRoleToInstanceProfile { profile, role } => {
-                match self.get_instance_profile(profile).await? {
-                    Read::Found(p) => p.roles == [role.clone()],
-                    _ => false,
-                }
+            Some(ReadBack::OidcProvider(arn)) => {
+                Found::OidcProvider(self.get_oidc_provider(arn).await?.found())
             }
-            // Audiences beyond ours are others' and fine, as the plan treats them.
-            Operation::CreateOpenIdConnectProvider {
-                arn, client_ids, ..
-            } => match self.get_oidc_provider(arn).await? {
-                Read::Found(p) => client_ids.iter().all(|id| p.client_ids.contains(id)),
-                _ => false,
-            },
-            _ => false,
-        })
+        };
+        Ok(op.done_as_found(&found))
     }
 
     async fn execute_once(&self, op: &Operation) -> Result<(), CloudError> {
-        let action = op.action();
-        let target = target_of(op);
         match op {
             Operation::CreateRole {
                 name,
@@ -1044,7 +1020,7 @@ impl Cloud {
                     .path(path)
                     .assume_role_policy_document(trust_policy)
                     .set_tags(Some(iam_tags(tags)));
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
             Operation::UpdateAssumeRolePolicy { role, trust_policy } => {
                 let req = self
@@ -1052,7 +1028,7 @@ impl Cloud {
                     .update_assume_role_policy()
                     .role_name(role)
                     .policy_document(trust_policy);
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
             Operation::PutRolePolicy {
                 role,
@@ -1065,7 +1041,7 @@ impl Cloud {
                     .role_name(role)
                     .policy_name(name)
                     .policy_document(document);
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
             Operation::DeleteRolePolicy { role, name } => {
                 let req = self
@@ -1073,7 +1049,7 @@ impl Cloud {
                     .delete_role_policy()
                     .role_name(role)
                     .policy_name(name);
-                self.write(action, &target, req.send(), true).await
+                self.write(op, req.send()).await
             }
             Operation::CreateInstanceProfile { name, path, tags } => {
                 let req = self
@@ -1082,7 +1058,7 @@ impl Cloud {
                     .instance_profile_name(name)
                     .path(path)
                     .set_tags(Some(iam_tags(tags)));
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
             Operation::AttachRolePolicy { role, policy_arn } => {
                 let req = self
@@ -1090,7 +1066,7 @@ impl Cloud {
                     .attach_role_policy()
                     .role_name(role)
                     .policy_arn(policy_arn);
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
             Operation::DetachRolePolicy { role, policy_arn } => {
                 let req = self
@@ -1098,11 +1074,11 @@ impl Cloud {
                     .detach_role_policy()
                     .role_name(role)
                     .policy_arn(policy_arn);
-                self.write(action, &target, req.send(), true).await
+                self.write(op, req.send()).await
             }
             Operation::DeleteRole { name } => {
                 let req = self.iam.delete_role().role_name(name);
-                self.write(action, &target, req.send(), true).await
+                self.write(op, req.send()).await
             }
             Operation::CreateOpenIdConnectProvider {
                 url,
@@ -1116,7 +1092,7 @@ impl Cloud {
                     .url(url)
                     .set_client_id_list(Some(client_ids.clone()))
                     .set_tags(Some(iam_tags(tags)));
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
             Operation::AddClientIdToOpenIdConnectProvider { arn, client_ids } => {
                 for id in client_ids {
@@ -1125,7 +1101,7 @@ impl Cloud {
                         .add_client_id_to_open_id_connect_provider()
                         .open_id_connect_provider_arn(arn)
                         .client_id(id);
-                    self.write(action, &target, req.send(), false).await?;
+                    self.write(op, req.send()).await?;
                 }
                 Ok(())
             }
@@ -1135,88 +1111,29 @@ impl Cloud {
                     .add_role_to_instance_profile()
                     .instance_profile_name(profile)
                     .role_name(role);
-                self.write(action, &target, req.send(), false).await
+                self.write(op, req.send()).await
             }
         }
     }
 
-    /// One write, counted and bounded like every call, its error named after `target`.
-    /// `absent_is_done` makes NoSuchEntity a success: deleting or detaching what is already
-    /// gone is what was wanted.
+    /// One write of `op`, counted and bounded like every call, its error named after the
+    /// operation's target.
     async fn write<T, E, R>(
         &self,
-        action: &'static str,
-        target: &str,
+        op: &Operation,
         send: impl Future<Output = Result<T, SdkError<E, R>>>,
-        absent_is_done: bool,
     ) -> Result<(), CloudError>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
     {
-        let result = self.call(action, send).await;
-        let result = if absent_is_done {
+        let result = self.call(op.action(), send).await;
+        let result = if op.absent_is_done() {
             absent_if_no_such_entity(result).map(drop)
         } else {
             result.map(drop)
         };
-        result.map_err(|e| cloud_error(action, target.to_string(), e))
-    }
-}
-
-/// The object an operation acts on, as errors name it.
-fn target_of(op: &Operation) -> String {
-    match op {
-        Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => {
-            format!("role {name}")
-        }
-        Operation::UpdateAssumeRolePolicy { role, .. } => format!("role {role}"),
-        Operation::PutRolePolicy { role, name, .. }
-        | Operation::DeleteRolePolicy { role, name } => {
-            format!("policy {name} of role {role}")
-        }
-        Operation::CreateInstanceProfile { name, .. } => format!("instance profile {name}"),
-        Operation::AttachRolePolicy { role, policy_arn } => {
-            format!("policy {policy_arn} to role {role}")
-        }
-        Operation::DetachRolePolicy { role, policy_arn } => {
-            format!("policy {policy_arn} from role {role}")
-        }
-        Operation::CreateOpenIdConnectProvider { url, .. } => format!("OIDC provider {url}"),
-        Operation::AddClientIdToOpenIdConnectProvider { arn, .. } => {
-            format!("OIDC provider {arn}")
-        }
-        Operation::AddRoleToInstanceProfile { profile, role } => {
-            format!("role {role} into instance profile {profile}")
-        }
-    }
-}
-
-/// The errors IAM gives while a just-made object propagates.
-fn still_propagating(op: &Operation, e: &CloudError) -> bool {
-    match op {
-        Operation::CreateRole { .. } | Operation::UpdateAssumeRolePolicy { .. } => {
-            e.code.as_deref() == Some("MalformedPolicyDocument")
-                && e.message.to_ascii_lowercase().contains("invalid principal")
-        }
-        Operation::PutRolePolicy { .. }
-        | Operation::AttachRolePolicy { .. }
-        | Operation::AddRoleToInstanceProfile { .. } => e.code.as_deref() == Some("NoSuchEntity"),
-        _ => false,
-    }
-}
-
-/// The refusals a retried write gets when its earlier attempt went through unseen: a
-/// create of a role, profile or OIDC provider finds its object (EntityAlreadyExists), a
-/// profile finds its one role slot taken (LimitExceeded).
-fn may_be_lost_answer(op: &Operation, e: &CloudError) -> bool {
-    let code = e.code.as_deref();
-    match op {
-        Operation::CreateRole { .. }
-        | Operation::CreateInstanceProfile { .. }
-        | Operation::CreateOpenIdConnectProvider { .. } => code == Some("EntityAlreadyExists"),
-        Operation::AddRoleToInstanceProfile { .. } => code == Some("LimitExceeded"),
-        _ => false,
+        result.map_err(|e| cloud_error(op.action(), op.target(), e))
     }
 }
 
@@ -1344,6 +1261,14 @@ pub enum Read<T> {
 }
 
 impl<T> Read<T> {
+    /// The object, if the read found it.
+    fn found(self) -> Option<T> {
+        match self {
+            Read::Found(v) => Some(v),
+            Read::Absent | Read::Denied(_) => None,
+        }
+    }
+
     fn map<U>(self, f: impl FnOnce(T) -> U) -> Read<U> {
         match self {
             Read::Found(v) => Read::Found(f(v)),

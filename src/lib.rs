@@ -12,6 +12,7 @@ pub mod desired;
 pub mod lifecycle;
 pub mod lint;
 pub mod model;
+pub mod operation;
 pub mod plan;
 pub mod policy;
 pub mod redact;

@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    ActualRole, ActualState, DesiredState, Lifecycle, Owner, ResourceId, ResourceType, Tags,
+    ActualRole, ActualState, DesiredState, Lifecycle, Owner, ResourceId, ResourceType,
 };
+pub use crate::operation::Operation;
 use crate::policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,122 +43,6 @@ impl FieldChange {
             old: old.map(str::to_string),
             new: new.map(str::to_string),
             document: true,
-        }
-    }
-}
-
-/// The IAM call that carries out a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    CreateRole {
-        name: String,
-        path: String,
-        trust_policy: String,
-        tags: Tags,
-    },
-    UpdateAssumeRolePolicy {
-        role: String,
-        trust_policy: String,
-    },
-    PutRolePolicy {
-        role: String,
-        name: String,
-        document: String,
-    },
-    DeleteRolePolicy {
-        role: String,
-        name: String,
-    },
-    CreateInstanceProfile {
-        name: String,
-        path: String,
-        tags: Tags,
-    },
-    AddRoleToInstanceProfile {
-        profile: String,
-        role: String,
-    },
-    AttachRolePolicy {
-        role: String,
-        policy_arn: String,
-    },
-    DetachRolePolicy {
-        role: String,
-        policy_arn: String,
-    },
-    /// Only for a pod role that carries this cluster's owned tag and is out of the spec,
-    /// once its inline policies are deleted and its managed policies detached.
-    DeleteRole {
-        name: String,
-    },
-    CreateOpenIdConnectProvider {
-        /// The ARN IAM will give it, to recognise it when a retried create is refused.
-        arn: String,
-        url: String,
-        client_ids: Vec<String>,
-        tags: Tags,
-    },
-    AddClientIdToOpenIdConnectProvider {
-        arn: String,
-        client_ids: Vec<String>,
-    },
-}
-
-impl Operation {
-    /// The API action's name, as IAM spells it.
-    pub fn action(&self) -> &'static str {
-        match self {
-            Operation::CreateRole { .. } => "CreateRole",
-            Operation::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
-            Operation::PutRolePolicy { .. } => "PutRolePolicy",
-            Operation::DeleteRolePolicy { .. } => "DeleteRolePolicy",
-            Operation::CreateInstanceProfile { .. } => "CreateInstanceProfile",
-            Operation::AddRoleToInstanceProfile { .. } => "AddRoleToInstanceProfile",
-            Operation::AttachRolePolicy { .. } => "AttachRolePolicy",
-            Operation::DetachRolePolicy { .. } => "DetachRolePolicy",
-            Operation::DeleteRole { .. } => "DeleteRole",
-            Operation::CreateOpenIdConnectProvider { .. } => "CreateOpenIDConnectProvider",
-            Operation::AddClientIdToOpenIdConnectProvider { .. } => {
-                "AddClientIDToOpenIDConnectProvider"
-            }
-        }
-    }
-
-    /// The role the operation acts on, if any.
-    fn role(&self) -> Option<&str> {
-        match self {
-            Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => Some(name),
-            Operation::UpdateAssumeRolePolicy { role, .. }
-            | Operation::PutRolePolicy { role, .. }
-            | Operation::DeleteRolePolicy { role, .. }
-            | Operation::AddRoleToInstanceProfile { role, .. }
-            | Operation::AttachRolePolicy { role, .. }
-            | Operation::DetachRolePolicy { role, .. } => Some(role),
-            Operation::CreateInstanceProfile { .. }
-            | Operation::CreateOpenIdConnectProvider { .. }
-            | Operation::AddClientIdToOpenIdConnectProvider { .. } => None,
-        }
-    }
-
-    /// The objects that must exist before this operation can succeed.
-    fn needs(&self) -> Vec<ResourceId> {
-        match self {
-            // IAM rejects a trust policy whose principal does not exist yet.
-            Operation::CreateRole { trust_policy, .. }
-            | Operation::UpdateAssumeRolePolicy { trust_policy, .. } => {
-                trusted_objects(trust_policy)
-            }
-            Operation::PutRolePolicy { role, .. }
-            | Operation::DeleteRolePolicy { role, .. }
-            | Operation::AttachRolePolicy { role, .. }
-            | Operation::DetachRolePolicy { role, .. } => {
-                vec![ResourceId::new(ResourceType::IamRole, role)]
-            }
-            Operation::AddRoleToInstanceProfile { profile, role } => vec![
-                ResourceId::new(ResourceType::IamRole, role),
-                ResourceId::new(ResourceType::IamInstanceProfile, profile),
-            ],
-            _ => vec![],
         }
     }
 }
@@ -655,35 +540,6 @@ fn check_object_overrides(desired: &DesiredState, actual: &ActualState, plan: &m
     }
 }
 
-/// The roles and OIDC providers a trust policy names, which must exist before it is written.
-fn trusted_objects(trust_policy: &str) -> Vec<ResourceId> {
-    let Ok(canon) = policy::canonical(trust_policy) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for principals in canon.statements.iter().filter_map(|s| s.principal.as_ref()) {
-        for (kind, ids) in principals {
-            for arn in ids {
-                match (
-                    kind.as_str(),
-                    arn.split_once(":role/"),
-                    arn.split_once(":oidc-provider/"),
-                ) {
-                    ("AWS", Some((_, path_name)), _) => out.push(ResourceId::new(
-                        ResourceType::IamRole,
-                        path_name.rsplit('/').next().unwrap_or(path_name),
-                    )),
-                    ("Federated", _, Some((_, provider))) => {
-                        out.push(ResourceId::new(ResourceType::IamOidcProvider, provider))
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Orders the changes in stages by what each needs: a role before the policies on it and
 /// before the trust policies that name it, an OIDC provider before the roles that trust
 /// it, and a role's policies removed before the role is deleted.
@@ -710,7 +566,7 @@ fn assign_stages(changes: &mut [Change]) {
                 .filter_map(|need| {
                     creates
                         .iter()
-                        .find(|(id, j)| id == need && *j != i)
+                        .find(|(id, j)| id == need.id() && *j != i)
                         .map(|(_, j)| *j)
                 })
                 .collect(),

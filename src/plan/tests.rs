@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::{
     ActualInstanceProfile, ActualRole, DesiredInstanceProfile, DesiredProfileRole, DesiredRole,
-    DesiredRolePolicy, Lifecycle, ResourceType,
+    DesiredRolePolicy, Lifecycle, ResourceType, Tags,
 };
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

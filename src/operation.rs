@@ -168,10 +168,12 @@ impl Operation {
         match self {
             // IAM rejects a trust policy whose principal does not exist yet.
             Operation::CreateRole { trust_policy, .. }
-            | Operation::UpdateAssumeRolePolicy { trust_policy, .. } => trusted_objects(trust_policy)
-                .into_iter()
-                .map(Need::Principal)
-                .collect(),
+            | Operation::UpdateAssumeRolePolicy { trust_policy, .. } => {
+                trusted_objects(trust_policy)
+                    .into_iter()
+                    .map(Need::Principal)
+                    .collect()
+            }
             Operation::PutRolePolicy { role, .. }
             | Operation::DeleteRolePolicy { role, .. }
             | Operation::AttachRolePolicy { role, .. }

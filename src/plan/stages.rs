@@ -1,0 +1,114 @@
+//! The order of a plan: each change's stage from what its operation needs, and the
+//! changes that need an object nothing will create, found before anything is written.
+
+use super::value::{Change, ChangeKind, Plan, Problem};
+use crate::model::{ActualState, DesiredState, ResourceId, ResourceType};
+use crate::operation::Operation;
+
+/// Orders the changes in stages by what each needs: a role before the policies on it and
+/// before the trust policies that name it, an OIDC provider before the roles that trust
+/// it, and a role's policies removed before the role is deleted.
+pub(super) fn assign_stages(changes: &mut [Change]) {
+    let creates: Vec<(ResourceId, usize)> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == ChangeKind::Create)
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
+    let deps: Vec<Vec<usize>> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match &c.operation {
+            Operation::DeleteRole { name } => changes
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j != i && o.operation.role() == Some(name.as_str()))
+                .map(|(j, _)| j)
+                .collect(),
+            op => op
+                .needs()
+                .iter()
+                .filter_map(|need| {
+                    creates
+                        .iter()
+                        .find(|(id, j)| id == need.id() && *j != i)
+                        .map(|(_, j)| *j)
+                })
+                .collect(),
+        })
+        .collect();
+    // Longest path in a small acyclic graph: repeat until nothing moves.
+    for _ in 0..changes.len() {
+        let mut moved = false;
+        for i in 0..changes.len() {
+            let stage = deps[i]
+                .iter()
+                .map(|&j| changes[j].stage + 1)
+                .max()
+                .unwrap_or(0);
+            if stage > changes[i].stage {
+                changes[i].stage = stage;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+}
+
+/// A change that needs an object rolecall may not create, and that is missing, cannot be
+/// made: say so now instead of failing half-way through an apply.
+pub(super) fn check_dependencies(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
+    let will_exist = |kind: ResourceType, name: &str, exists: bool| {
+        exists
+            || plan
+                .changes
+                .iter()
+                .any(|c| c.id.kind == kind && c.id.name == name && c.kind == ChangeKind::Create)
+    };
+    let mut problems = Vec::new();
+    for change in &plan.changes {
+        let needs: Vec<(ResourceType, &str, bool)> = match &change.operation {
+            Operation::PutRolePolicy { role, .. } => {
+                vec![(
+                    ResourceType::IamRole,
+                    role.as_str(),
+                    actual.roles.contains_key(role),
+                )]
+            }
+            Operation::AddRoleToInstanceProfile { profile, role } => vec![
+                (
+                    ResourceType::IamRole,
+                    role.as_str(),
+                    actual.roles.contains_key(role),
+                ),
+                (
+                    ResourceType::IamInstanceProfile,
+                    profile.as_str(),
+                    actual.instance_profiles.contains_key(profile),
+                ),
+            ],
+            _ => vec![],
+        };
+        for (kind, name, exists) in needs {
+            let id = ResourceId::new(kind, name);
+            let lifecycle = desired.lifecycle_of(&id);
+            // An unreadable object's existence is unknown, so trust the user. An ignored role
+            // or profile that something written needs is still read (for its owner), so its
+            // absence is known.
+            let unknown = actual.denied.contains_key(&id);
+            if unknown || will_exist(kind, name, exists) {
+                continue;
+            }
+            problems.push(Problem {
+                id: change.id.clone(),
+                message: format!(
+                    "needs {id}, which does not exist and which rolecall will not create (lifecycle {})",
+                    lifecycle.map(|l| l.name()).unwrap_or("unmanaged")
+                ),
+            });
+        }
+    }
+    plan.errors.extend(problems);
+}

@@ -3,7 +3,7 @@
 
 use super::value::{Change, ChangeKind, Plan, Problem};
 use crate::model::{ActualState, DesiredState, ResourceId, ResourceType};
-use crate::operation::Operation;
+use crate::operation::{Need, Operation};
 
 /// Orders the changes in stages by what each needs: a role before the policies on it and
 /// before the trust policies that name it, an OIDC provider before the roles that trust
@@ -58,49 +58,28 @@ pub(super) fn assign_stages(changes: &mut [Change]) {
 }
 
 /// A change that needs an object rolecall may not create, and that is missing, cannot be
-/// made: say so now instead of failing half-way through an apply.
+/// made: say so now instead of failing half-way through an apply. The needs are the ones
+/// that order the stages, less two kinds this check cannot judge: a deletion's (what it
+/// removes was read, so what holds it was there), and a trust policy's principals (they
+/// may be another account's, or roles rolecall never reads; IAM judges those).
 pub(super) fn check_dependencies(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {
-    let will_exist = |kind: ResourceType, name: &str, exists: bool| {
-        exists
-            || plan
-                .changes
-                .iter()
-                .any(|c| c.id.kind == kind && c.id.name == name && c.kind == ChangeKind::Create)
+    let will_exist = |id: &ResourceId| {
+        plan.changes
+            .iter()
+            .any(|c| c.id == *id && c.kind == ChangeKind::Create)
     };
     let mut problems = Vec::new();
-    for change in &plan.changes {
-        let needs: Vec<(ResourceType, &str, bool)> = match &change.operation {
-            Operation::PutRolePolicy { role, .. } => {
-                vec![(
-                    ResourceType::IamRole,
-                    role.as_str(),
-                    actual.roles.contains_key(role),
-                )]
-            }
-            Operation::AddRoleToInstanceProfile { profile, role } => vec![
-                (
-                    ResourceType::IamRole,
-                    role.as_str(),
-                    actual.roles.contains_key(role),
-                ),
-                (
-                    ResourceType::IamInstanceProfile,
-                    profile.as_str(),
-                    actual.instance_profiles.contains_key(profile),
-                ),
-            ],
-            _ => vec![],
-        };
-        for (kind, name, exists) in needs {
-            let id = ResourceId::new(kind, name);
-            let lifecycle = desired.lifecycle_of(&id);
+    for change in plan.changes.iter().filter(|c| c.kind != ChangeKind::Delete) {
+        for need in change.operation.needs() {
+            let Need::Holder(id) = need else { continue };
             // An unreadable object's existence is unknown, so trust the user. An ignored role
             // or profile that something written needs is still read (for its owner), so its
             // absence is known.
             let unknown = actual.denied.contains_key(&id);
-            if unknown || will_exist(kind, name, exists) {
+            if unknown || read_as_present(actual, &id) || will_exist(&id) {
                 continue;
             }
+            let lifecycle = desired.lifecycle_of(&id);
             problems.push(Problem {
                 id: change.id.clone(),
                 message: format!(
@@ -111,4 +90,14 @@ pub(super) fn check_dependencies(desired: &DesiredState, actual: &ActualState, p
         }
     }
     plan.errors.extend(problems);
+}
+
+/// Whether the account was read to hold `id`. Only roles and instance profiles hold other
+/// objects, so only they are looked up.
+fn read_as_present(actual: &ActualState, id: &ResourceId) -> bool {
+    match id.kind {
+        ResourceType::IamRole => actual.roles.contains_key(&id.name),
+        ResourceType::IamInstanceProfile => actual.instance_profiles.contains_key(&id.name),
+        _ => false,
+    }
 }

@@ -26,3 +26,56 @@ fn a_policy_on_a_missing_role_that_will_not_be_created_is_an_error() {
         plan.errors
     );
 }
+
+#[test]
+fn a_role_in_a_missing_profile_that_will_not_be_created_is_an_error() {
+    let mut desired = desired(None);
+    desired.instance_profiles[0].lifecycle = Lifecycle::ExistsAndWarnIfChanges;
+    let mut actual = converged();
+    actual.instance_profiles.clear();
+    let plan = plan(&desired, &actual);
+    let needs: Vec<(String, &str)> = plan
+        .errors
+        .iter()
+        .map(|e| (e.id.to_string(), e.message.as_str()))
+        .filter(|(_, m)| m.starts_with("needs"))
+        .collect();
+    assert_eq!(
+        needs,
+        [(
+            "IAMInstanceProfileRole/nodes.c".to_string(),
+            "needs IAMInstanceProfile/nodes.c, which does not exist and which rolecall will not create (lifecycle ExistsAndWarnIfChanges)"
+        )]
+    );
+}
+
+#[test]
+fn a_trusted_principal_rolecall_does_not_read_is_left_to_iam() {
+    let mut desired = desired(None);
+    desired.roles[0].trust_policy = TRUST.replace(
+        r#"{"Service":"ec2.amazonaws.com"}"#,
+        r#"{"AWS":"arn:aws:iam::111111111111:role/elsewhere"}"#,
+    );
+    let plan = plan(&desired, &ActualState::default());
+    assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+    assert!(plan
+        .changes
+        .iter()
+        .any(|c| c.operation.action() == "CreateRole"));
+}
+
+#[test]
+fn a_change_on_an_unreadable_role_is_not_a_dependency_error() {
+    let desired = with_lifecycle(desired(None), Lifecycle::WarnIfInsufficientAccess);
+    let mut actual = ActualState::default();
+    actual.denied.insert(
+        ResourceId::new(ResourceType::IamRole, "nodes.c"),
+        "User is not authorized to perform iam:GetRole".into(),
+    );
+    let plan = plan(&desired, &actual);
+    assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+    assert!(plan
+        .changes
+        .iter()
+        .any(|c| c.operation.action() == "PutRolePolicy"));
+}

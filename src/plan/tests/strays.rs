@@ -46,6 +46,13 @@ fn an_owned_stray_is_deleted_under_sync_policies_first() {
 }
 
 #[test]
+fn deleting_an_owned_stray_needs_nothing_the_plan_must_check() {
+    // The stray is not among the roles the spec names, so only its deletion knows it exists.
+    let plan = plan(&desired(None), &with_stray(owned_by("c")));
+    assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+}
+
+#[test]
 fn a_stray_someone_else_owns_or_nobody_tagged_is_left_alone() {
     for tags in [Tags::new(), owned_by("other")] {
         let plan = plan(&desired(None), &with_stray(tags));

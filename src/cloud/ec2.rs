@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use super::error::cloud_error;
+use aws_sdk_ec2::types::{Filter, Instance};
+
 use super::{Cloud, CloudError, Read};
 use crate::rolling::ClusterInstance;
 
@@ -18,37 +19,15 @@ impl Cloud {
         cluster: &str,
         kind: &str,
     ) -> Result<Vec<String>, CloudError> {
-        let filter = |name: &str, value: &str| {
-            aws_sdk_ec2::types::Filter::builder()
-                .name(name)
-                .values(value)
-                .build()
-        };
-        let mut pages = self
-            .ec2
-            .describe_instances()
-            .filters(filter("tag:KubernetesCluster", cluster))
-            .filters(filter("tag-key", &format!("k8s.io/role/{kind}")))
-            .filters(filter("instance-state-name", "running"))
-            .into_paginator()
-            .send();
-        let mut profiles = BTreeSet::new();
-        while let Some(page) = self.next_page("DescribeInstances", pages.next()).await {
-            let page = page.map_err(|e| {
-                cloud_error(
-                    "DescribeInstances",
-                    format!("{kind} instances of {cluster}"),
-                    e,
-                )
-            })?;
-            profiles.extend(
-                page.reservations()
-                    .iter()
-                    .flat_map(|r| r.instances())
-                    .filter_map(|i| i.iam_instance_profile().and_then(|p| p.arn()))
-                    .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
-            );
-        }
+        let target = || format!("{kind} instances of {cluster}");
+        let tag = format!("k8s.io/role/{kind}");
+        let profiles: BTreeSet<String> = self
+            .running_instances(cluster, &tag, target)
+            .await?
+            .iter()
+            .filter_map(|i| i.iam_instance_profile().and_then(|p| p.arn()))
+            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string())
+            .collect();
         let mut roles = BTreeSet::new();
         for profile in profiles {
             if let Read::Found(p) = self.get_instance_profile(&profile).await? {
@@ -64,49 +43,56 @@ impl Cloud {
         &self,
         cluster: &str,
     ) -> Result<Vec<ClusterInstance>, CloudError> {
-        let filter = |name: &str, value: &str| {
-            aws_sdk_ec2::types::Filter::builder()
-                .name(name)
-                .values(value)
-                .build()
-        };
-        let mut pages = self
-            .ec2
-            .describe_instances()
-            .filters(filter("tag:KubernetesCluster", cluster))
-            .filters(filter("tag-key", GROUP_TAG))
-            .filters(filter("instance-state-name", "running"))
-            .into_paginator()
-            .send();
-        let mut instances = Vec::new();
-        loop {
-            let page = self.next_page("DescribeInstances", pages.next()).await;
-            let Some(page) = page else { break };
-            let page = page.map_err(|e| {
-                cloud_error(
-                    "DescribeInstances",
-                    format!("instances of cluster {cluster}"),
-                    e,
-                )
-            })?;
-            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+        let target = || format!("instances of cluster {cluster}");
+        let instances = self.running_instances(cluster, GROUP_TAG, target).await?;
+        Ok(instances
+            .iter()
+            .filter_map(|instance| {
                 let group = instance
                     .tags()
                     .iter()
                     .find(|t| t.key() == Some(GROUP_TAG))
                     .and_then(|t| t.value());
-                let (Some(id), Some(group)) = (instance.instance_id(), group) else {
-                    continue;
-                };
-                instances.push(ClusterInstance {
-                    id: id.to_string(),
-                    group: group.to_string(),
+                Some(ClusterInstance {
+                    id: instance.instance_id()?.to_string(),
+                    group: group?.to_string(),
                     profile_arn: instance
                         .iam_instance_profile()
                         .and_then(|p| p.arn())
                         .map(str::to_string),
-                });
-            }
+                })
+            })
+            .collect())
+    }
+
+    /// The running instances of `cluster` (tag `KubernetesCluster`) that carry the tag
+    /// `tag_key`, every page of them.
+    async fn running_instances(
+        &self,
+        cluster: &str,
+        tag_key: &str,
+        target: impl Fn() -> String + Copy,
+    ) -> Result<Vec<Instance>, CloudError> {
+        let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+        let mut pages = self
+            .ec2
+            .describe_instances()
+            .filters(filter("tag:KubernetesCluster", cluster))
+            .filters(filter("tag-key", tag_key))
+            .filters(filter("instance-state-name", "running"))
+            .into_paginator()
+            .send();
+        let mut instances = Vec::new();
+        while let Some(page) = self
+            .next_page("DescribeInstances", target, pages.next())
+            .await?
+        {
+            instances.extend(
+                page.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .cloned(),
+            );
         }
         Ok(instances)
     }

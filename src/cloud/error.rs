@@ -35,6 +35,7 @@ impl std::error::Error for CloudError {}
 #[error("{0}")]
 pub struct ConnectError(pub String);
 
+/// A read's answer: NoSuchEntity is `Absent`, a refusal for lack of access `Denied`.
 pub(super) fn classify<T, E, R>(
     result: Result<T, SdkError<E, R>>,
 ) -> Result<Read<T>, SdkError<E, R>>
@@ -43,7 +44,7 @@ where
 {
     match result {
         Ok(v) => Ok(Read::Found(v)),
-        Err(e) if e.code() == Some("NoSuchEntity") => Ok(Read::Absent),
+        Err(e) if is_absent(&e) => Ok(Read::Absent),
         Err(e) if matches!(e.code(), Some("AccessDenied" | "AccessDeniedException")) => Ok(
             Read::Denied(e.message().unwrap_or("access denied").to_string()),
         ),
@@ -51,18 +52,9 @@ where
     }
 }
 
-/// `NoSuchEntity` is how IAM says "absent": not an error for a read.
-pub(super) fn absent_if_no_such_entity<T, E, R>(
-    result: Result<T, SdkError<E, R>>,
-) -> Result<Option<T>, SdkError<E, R>>
-where
-    E: ProvideErrorMetadata,
-{
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
-        Err(e) => Err(e),
-    }
+/// `NoSuchEntity` is how IAM says "absent".
+pub(super) fn is_absent(e: &impl ProvideErrorMetadata) -> bool {
+    e.code() == Some("NoSuchEntity")
 }
 
 pub(super) fn cloud_error<E, R>(

@@ -2,11 +2,15 @@
 //! methods by job. Decoding, pagination and error mapping live here and nowhere else.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use error::cloud_error;
 
 mod connect;
 mod ec2;
@@ -40,44 +44,49 @@ impl Cloud {
     }
 
     /// Fetches the next page of a paginated read under the concurrency bound, counting only
-    /// pages actually requested (the paginator's final `None` sends nothing).
-    async fn next_page<T, F: Future<Output = Option<T>>>(
+    /// pages actually requested (the paginator's final `None` sends nothing). A failed page
+    /// is an error naming `target`.
+    async fn next_page<T, E, R>(
         &self,
         operation: &'static str,
-        f: F,
-    ) -> Option<T> {
-        let _permit = self
-            .limit
-            .acquire()
-            .await
-            .expect("semaphore is never closed");
-        let page = f.await;
+        target: impl FnOnce() -> String,
+        page: impl Future<Output = Option<Result<T, SdkError<E, R>>>>,
+    ) -> Result<Option<T>, CloudError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let _permit = self.permit().await;
+        let page = page.await;
         if page.is_some() {
-            *self
-                .calls
-                .lock()
-                .expect("call counter")
-                .entry(operation)
-                .or_default() += 1;
+            self.count(operation);
             tracing::debug!(operation, "AWS call");
         }
-        page
+        page.transpose()
+            .map_err(|e| cloud_error(operation, target(), e))
     }
 
     /// Runs one call under the concurrency bound and counts it.
     async fn call<T, F: Future<Output = T>>(&self, operation: &'static str, f: F) -> T {
-        let _permit = self
-            .limit
+        let _permit = self.permit().await;
+        self.count(operation);
+        tracing::debug!(operation, "IAM call");
+        f.await
+    }
+
+    async fn permit(&self) -> SemaphorePermit<'_> {
+        self.limit
             .acquire()
             .await
-            .expect("semaphore is never closed");
+            .expect("semaphore is never closed")
+    }
+
+    fn count(&self, operation: &'static str) {
         *self
             .calls
             .lock()
             .expect("call counter")
             .entry(operation)
             .or_default() += 1;
-        tracing::debug!(operation, "IAM call");
-        f.await
     }
 }

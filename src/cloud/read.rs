@@ -2,8 +2,11 @@
 //! instance profile, an OIDC provider, the account id. Absent and denied are answers.
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
 
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::{InstanceProfile, Tag};
 
 use super::error::{classify, cloud_error};
 use super::{Cloud, CloudError};
@@ -29,9 +32,10 @@ impl<T> Read<T> {
         }
     }
 
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Read<U> {
+    /// What was found in an answer: an answer without the object means it is absent.
+    fn and_then<U>(self, f: impl FnOnce(T) -> Option<U>) -> Read<U> {
         match self {
-            Read::Found(v) => Read::Found(f(v)),
+            Read::Found(v) => f(v).map_or(Read::Absent, Read::Found),
             Read::Absent => Read::Absent,
             Read::Denied(m) => Read::Denied(m),
         }
@@ -39,30 +43,40 @@ impl<T> Read<T> {
 }
 
 impl Cloud {
+    /// One read, counted and bounded like every call: NoSuchEntity is `Absent`, a refusal
+    /// `Denied`, and any other error is named after `target`.
+    async fn read<T, E, R>(
+        &self,
+        action: &'static str,
+        target: impl FnOnce() -> String,
+        send: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<Read<T>, CloudError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        classify(self.call(action, send).await).map_err(|e| cloud_error(action, target(), e))
+    }
+
     pub async fn get_role(&self, name: &str) -> Result<Read<ActualRole>, CloudError> {
-        let result = self
-            .call("GetRole", self.iam.get_role().role_name(name).send())
-            .await;
-        let out = match classify(result) {
-            Ok(Read::Found(out)) => out,
-            Ok(Read::Absent) => return Ok(Read::Absent),
-            Ok(Read::Denied(m)) => return Ok(Read::Denied(m)),
-            Err(e) => return Err(cloud_error("GetRole", format!("role {name}"), e)),
-        };
-        let Some(role) = out.role() else {
-            return Ok(Read::Absent);
-        };
-        Ok(Read::Found(ActualRole {
-            name: role.role_name().to_string(),
-            id: role.role_id().to_string(),
-            arn: role.arn().to_string(),
-            path: role.path().to_string(),
-            trust_policy: decode_aws_document(
-                role.assume_role_policy_document().unwrap_or_default(),
-            ),
-            tags: tags_of(role.tags()),
-            managed_policies: None,
-            inline_policies: None,
+        let send = self.iam.get_role().role_name(name).send();
+        let read = self
+            .read("GetRole", || format!("role {name}"), send)
+            .await?;
+        Ok(read.and_then(|out| {
+            let role = out.role()?;
+            Some(ActualRole {
+                name: role.role_name().to_string(),
+                id: role.role_id().to_string(),
+                arn: role.arn().to_string(),
+                path: role.path().to_string(),
+                trust_policy: decode_aws_document(
+                    role.assume_role_policy_document().unwrap_or_default(),
+                ),
+                tags: tags_of(role.tags()),
+                managed_policies: None,
+                inline_policies: None,
+            })
         }))
     }
 
@@ -71,64 +85,29 @@ impl Cloud {
         role: &str,
         name: &str,
     ) -> Result<Read<String>, CloudError> {
-        let result = self
-            .call(
-                "GetRolePolicy",
-                self.iam
-                    .get_role_policy()
-                    .role_name(role)
-                    .policy_name(name)
-                    .send(),
-            )
-            .await;
-        match classify(result) {
-            Ok(read) => Ok(read.map(|out| decode_aws_document(out.policy_document()))),
-            Err(e) => Err(cloud_error(
-                "GetRolePolicy",
-                format!("policy {name} of role {role}"),
-                e,
-            )),
-        }
+        let send = self
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send();
+        let target = || format!("policy {name} of role {role}");
+        let read = self.read("GetRolePolicy", target, send).await?;
+        Ok(read.and_then(|out| Some(decode_aws_document(out.policy_document()))))
     }
 
     pub async fn get_instance_profile(
         &self,
         name: &str,
     ) -> Result<Read<ActualInstanceProfile>, CloudError> {
-        let result = self
-            .call(
-                "GetInstanceProfile",
-                self.iam
-                    .get_instance_profile()
-                    .instance_profile_name(name)
-                    .send(),
-            )
-            .await;
-        let out = match classify(result) {
-            Ok(Read::Found(out)) => out,
-            Ok(Read::Absent) => return Ok(Read::Absent),
-            Ok(Read::Denied(m)) => return Ok(Read::Denied(m)),
-            Err(e) => {
-                return Err(cloud_error(
-                    "GetInstanceProfile",
-                    format!("instance profile {name}"),
-                    e,
-                ))
-            }
-        };
-        Ok(match out.instance_profile() {
-            Some(p) => Read::Found(ActualInstanceProfile {
-                name: p.instance_profile_name().to_string(),
-                arn: p.arn().to_string(),
-                roles: p
-                    .roles()
-                    .iter()
-                    .map(|r| r.role_name().to_string())
-                    .collect(),
-                tags: tags_of(p.tags()),
-            }),
-            None => Read::Absent,
-        })
+        let send = self
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send();
+        let target = || format!("instance profile {name}");
+        let read = self.read("GetInstanceProfile", target, send).await?;
+        Ok(read.and_then(|out| out.instance_profile().map(profile_from)))
     }
 
     /// The account the credentials belong to (STS GetCallerIdentity): pod roles' trust
@@ -158,12 +137,11 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut arns = BTreeSet::new();
+        let target = || format!("role {role}");
         while let Some(page) = self
-            .next_page("ListAttachedRolePolicies", pages.next())
-            .await
+            .next_page("ListAttachedRolePolicies", target, pages.next())
+            .await?
         {
-            let page = page
-                .map_err(|e| cloud_error("ListAttachedRolePolicies", format!("role {role}"), e))?;
             arns.extend(
                 page.attached_policies()
                     .iter()
@@ -183,9 +161,11 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut names = Vec::new();
-        while let Some(page) = self.next_page("ListRolePolicies", pages.next()).await {
-            let page =
-                page.map_err(|e| cloud_error("ListRolePolicies", format!("role {role}"), e))?;
+        let target = || format!("role {role}");
+        while let Some(page) = self
+            .next_page("ListRolePolicies", target, pages.next())
+            .await?
+        {
             names.extend(page.policy_names().iter().cloned());
         }
         Ok(names)
@@ -195,27 +175,34 @@ impl Cloud {
         &self,
         arn: &str,
     ) -> Result<Read<ActualOidcProvider>, CloudError> {
-        let result = self
-            .call(
-                "GetOpenIDConnectProvider",
-                self.iam
-                    .get_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .send(),
-            )
-            .await;
-        match classify(result) {
-            Ok(read) => Ok(read.map(|out| ActualOidcProvider {
+        let send = self
+            .iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send();
+        let target = || format!("OIDC provider {arn}");
+        let read = self.read("GetOpenIDConnectProvider", target, send).await?;
+        Ok(read.and_then(|out| {
+            Some(ActualOidcProvider {
                 arn: arn.to_string(),
                 client_ids: out.client_id_list().iter().cloned().collect(),
                 tags: tags_of(out.tags()),
-            })),
-            Err(e) => Err(cloud_error(
-                "GetOpenIDConnectProvider",
-                format!("OIDC provider {arn}"),
-                e,
-            )),
-        }
+            })
+        }))
+    }
+}
+
+/// An instance profile as IAM describes it, in a read or in the bulk pages.
+pub(super) fn profile_from(p: &InstanceProfile) -> ActualInstanceProfile {
+    ActualInstanceProfile {
+        name: p.instance_profile_name().to_string(),
+        arn: p.arn().to_string(),
+        roles: p
+            .roles()
+            .iter()
+            .map(|r| r.role_name().to_string())
+            .collect(),
+        tags: tags_of(p.tags()),
     }
 }
 

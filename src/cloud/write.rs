@@ -6,7 +6,7 @@ use std::future::Future;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
 
-use super::error::{absent_if_no_such_entity, cloud_error};
+use super::error::{cloud_error, is_absent};
 use super::{Cloud, CloudError};
 use crate::model::Tags;
 use crate::operation::Operation;
@@ -134,13 +134,11 @@ impl Cloud {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
     {
-        let result = self.call(op.action(), send).await;
-        let result = if op.absent_is_done() {
-            absent_if_no_such_entity(result).map(drop)
-        } else {
-            result.map(drop)
-        };
-        result.map_err(|e| cloud_error(op.action(), op.target(), e))
+        match self.call(op.action(), send).await {
+            Ok(_) => Ok(()),
+            Err(e) if op.absent_is_done() && is_absent(&e) => Ok(()),
+            Err(e) => Err(cloud_error(op.action(), op.target(), e)),
+        }
     }
 }
 

@@ -4,10 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::wanted_roles;
-use crate::cloud::error::cloud_error;
-use crate::cloud::read::tags_of;
+use crate::cloud::read::{profile_from, tags_of};
 use crate::cloud::{Cloud, CloudError};
-use crate::model::{ActualInstanceProfile, ActualRole, ActualState, DesiredState};
+use crate::model::{ActualRole, ActualState, DesiredState};
 use crate::policy::decode_aws_document;
 
 impl Cloud {
@@ -34,17 +33,11 @@ impl Cloud {
             .max_items(1000)
             .into_paginator()
             .send();
+        let target = || "the account's roles".to_string();
         while let Some(page) = self
-            .next_page("GetAccountAuthorizationDetails", pages.next())
-            .await
+            .next_page("GetAccountAuthorizationDetails", target, pages.next())
+            .await?
         {
-            let page = page.map_err(|e| {
-                cloud_error(
-                    "GetAccountAuthorizationDetails",
-                    "the account's roles".into(),
-                    e,
-                )
-            })?;
             for detail in page.role_detail_list() {
                 let Some(name) = detail.role_name() else {
                     continue;
@@ -53,19 +46,9 @@ impl Cloud {
                     let ip_name = ip.instance_profile_name();
                     if profiles.contains(ip_name) && !actual.instance_profiles.contains_key(ip_name)
                     {
-                        actual.instance_profiles.insert(
-                            ip_name.to_string(),
-                            ActualInstanceProfile {
-                                name: ip_name.to_string(),
-                                arn: ip.arn().to_string(),
-                                roles: ip
-                                    .roles()
-                                    .iter()
-                                    .map(|r| r.role_name().to_string())
-                                    .collect(),
-                                tags: tags_of(ip.tags()),
-                            },
-                        );
+                        actual
+                            .instance_profiles
+                            .insert(ip_name.to_string(), profile_from(ip));
                     }
                 }
                 let inline = |policy: &str| {

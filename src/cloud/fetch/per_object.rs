@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
 use super::wanted_roles;
-use crate::cloud::error::cloud_error;
 use crate::cloud::{Cloud, CloudError, Read};
 use crate::model::{ActualRole, ActualState, DesiredState, ResourceId, ResourceType};
 
@@ -104,9 +103,8 @@ impl Cloud {
             .into_paginator()
             .send();
         let mut names = Vec::new();
-        while let Some(page) = self.next_page("ListRoles", pages.next()).await {
-            let page =
-                page.map_err(|e| cloud_error("ListRoles", "the account's roles".into(), e))?;
+        let target = || "the account's roles".to_string();
+        while let Some(page) = self.next_page("ListRoles", target, pages.next()).await? {
             names.extend(
                 page.roles()
                     .iter()

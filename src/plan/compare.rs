@@ -158,27 +158,18 @@ pub(super) fn plan_attachments(desired: &DesiredState, actual: &ActualState, pla
                 format!("{}/{arn}", role.name),
             );
             route(plan, actual, id, role.lifecycle, || {
+                let fields = vec![
+                    FieldChange::value("Role", &role.name),
+                    FieldChange::value("PolicyARN", arn),
+                ];
+                let (role, policy_arn) = (role.name.clone(), arn.clone());
                 match (wanted.contains(arn), have.contains(arn)) {
-                    (true, false) => Outcome::Missing(
-                        vec![
-                            FieldChange::value("Role", &role.name),
-                            FieldChange::value("PolicyARN", arn),
-                        ],
-                        Operation::AttachRolePolicy {
-                            role: role.name.clone(),
-                            policy_arn: arn.clone(),
-                        },
-                    ),
-                    (false, true) => Outcome::Unwanted(
-                        vec![
-                            FieldChange::value("Role", &role.name),
-                            FieldChange::value("PolicyARN", arn),
-                        ],
-                        Operation::DetachRolePolicy {
-                            role: role.name.clone(),
-                            policy_arn: arn.clone(),
-                        },
-                    ),
+                    (true, false) => {
+                        Outcome::Missing(fields, Operation::AttachRolePolicy { role, policy_arn })
+                    }
+                    (false, true) => {
+                        Outcome::Unwanted(fields, Operation::DetachRolePolicy { role, policy_arn })
+                    }
                     _ => Outcome::InSync,
                 }
             });

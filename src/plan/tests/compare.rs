@@ -135,7 +135,7 @@ fn policies_the_spec_does_not_name_are_left_alone() {
 #[test]
 fn a_profile_holding_another_role_is_an_error_not_a_change() {
     let mut actual = converged();
-    actual.instance_profiles.get_mut("nodes.c").unwrap().roles = vec!["other".into()];
+    profile(&mut actual).roles = vec!["other".into()];
     let plan = plan(&desired(None), &actual);
     assert!(!plan.has_changes());
     assert_eq!(plan.errors.len(), 1);
@@ -153,12 +153,7 @@ fn a_profile_holding_another_role_is_an_error_not_a_change() {
 #[test]
 fn an_empty_profile_gets_the_role_added() {
     let mut actual = converged();
-    actual
-        .instance_profiles
-        .get_mut("nodes.c")
-        .unwrap()
-        .roles
-        .clear();
+    profile(&mut actual).roles.clear();
     assert_eq!(
         summary(&plan(&desired(None), &actual)),
         [(
@@ -176,12 +171,7 @@ fn an_external_profile_without_a_role_is_reported() {
     desired.instance_profiles[0].lifecycle = Lifecycle::ExistsAndWarnIfChanges;
     desired.profile_roles.clear();
     let mut actual = converged();
-    actual
-        .instance_profiles
-        .get_mut("nodes.c")
-        .unwrap()
-        .roles
-        .clear();
+    profile(&mut actual).roles.clear();
     let plan = plan(&desired, &actual);
     assert!(
         plan.warnings

@@ -94,6 +94,11 @@ fn converged() -> ActualState {
     actual
 }
 
+/// The account's profile `nodes.c`, for a test to change.
+fn profile(actual: &mut ActualState) -> &mut ActualInstanceProfile {
+    actual.instance_profiles.get_mut("nodes.c").unwrap()
+}
+
 fn summary(plan: &Plan) -> Vec<(ChangeKind, String, &'static str)> {
     plan.changes
         .iter()

@@ -37,12 +37,7 @@ fn another_clusters_role_is_an_error_and_never_written() {
     actual
         .role_policies
         .insert(("nodes.c".into(), "nodes.c".into()), "{}".into());
-    actual
-        .instance_profiles
-        .get_mut("nodes.c")
-        .unwrap()
-        .roles
-        .clear();
+    profile(&mut actual).roles.clear();
     let plan = plan(&desired(Some(POLICY)), &actual);
     assert!(plan.changes.is_empty(), "{plan:#?}");
     assert_eq!(plan.errors.len(), 1, "{plan:#?}");
@@ -89,9 +84,8 @@ fn an_untagged_instance_group_role_is_kops_made_and_managed() {
 #[test]
 fn another_clusters_profile_gets_no_role() {
     let mut actual = converged();
-    let profile = actual.instance_profiles.get_mut("nodes.c").unwrap();
-    profile.roles.clear();
-    profile.tags = owned_by("other");
+    profile(&mut actual).roles.clear();
+    profile(&mut actual).tags = owned_by("other");
     let plan = plan(&desired(None), &actual);
     assert!(plan.changes.is_empty(), "{plan:#?}");
     assert_eq!(plan.errors[0].id.to_string(), "IAMInstanceProfile/nodes.c");

@@ -58,10 +58,15 @@ fn a_trusted_principal_rolecall_does_not_read_is_left_to_iam() {
     );
     let plan = plan(&desired, &ActualState::default());
     assert!(plan.errors.is_empty(), "{:?}", plan.errors);
-    assert!(plan
-        .changes
-        .iter()
-        .any(|c| c.operation.action() == "CreateRole"));
+    assert_eq!(
+        actions(&plan),
+        [
+            "CreateInstanceProfile",
+            "AddRoleToInstanceProfile",
+            "CreateRole",
+            "PutRolePolicy"
+        ]
+    );
 }
 
 #[test]
@@ -74,8 +79,16 @@ fn a_change_on_an_unreadable_role_is_not_a_dependency_error() {
     );
     let plan = plan(&desired, &actual);
     assert!(plan.errors.is_empty(), "{:?}", plan.errors);
-    assert!(plan
-        .changes
-        .iter()
-        .any(|c| c.operation.action() == "PutRolePolicy"));
+    assert_eq!(
+        actions(&plan),
+        [
+            "CreateInstanceProfile",
+            "AddRoleToInstanceProfile",
+            "PutRolePolicy"
+        ]
+    );
+}
+
+fn actions(plan: &Plan) -> Vec<&'static str> {
+    plan.changes.iter().map(|c| c.operation.action()).collect()
 }

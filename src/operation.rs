@@ -310,3 +310,134 @@ pub fn trusted_objects(trust_policy: &str) -> Vec<ResourceId> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn create_role() -> Operation {
+        Operation::CreateRole {
+            name: "r".into(),
+            path: "/".into(),
+            trust_policy: TRUST.into(),
+            tags: tags(&[("KubernetesCluster", "c")]),
+        }
+    }
+
+    fn role(path: &str, trust_policy: &str, tags: Tags) -> Found {
+        Found::Role(Some(ActualRole {
+            name: "r".into(),
+            id: "AROA".into(),
+            arn: "arn:aws:iam::000000000000:role/r".into(),
+            path: path.into(),
+            trust_policy: trust_policy.into(),
+            tags,
+            managed_policies: None,
+            inline_policies: None,
+        }))
+    }
+
+    #[test]
+    fn a_role_read_back_is_done_only_if_it_is_what_the_create_wanted() {
+        let op = create_role();
+        assert_eq!(op.read_back(), Some(ReadBack::Role("r")));
+        let ours = tags(&[("KubernetesCluster", "c"), ("team", "x")]);
+        assert!(op.done_as_found(&role("/", TRUST, ours.clone())));
+        assert!(!op.done_as_found(&role("/other/", TRUST, ours)));
+        assert!(!op.done_as_found(&role("/", TRUST, Tags::new())));
+        let other_trust = TRUST.replace("ec2", "lambda");
+        let ours = tags(&[("KubernetesCluster", "c")]);
+        assert!(!op.done_as_found(&role("/", &other_trust, ours)));
+        assert!(!op.done_as_found(&Found::Role(None)));
+    }
+
+    #[test]
+    fn a_profile_read_back_is_done_if_it_holds_just_our_role() {
+        let op = Operation::AddRoleToInstanceProfile {
+            profile: "p".into(),
+            role: "r".into(),
+        };
+        assert_eq!(op.read_back(), Some(ReadBack::InstanceProfile("p")));
+        let holding = |roles: &[&str]| {
+            Found::InstanceProfile(Some(ActualInstanceProfile {
+                name: "p".into(),
+                arn: "arn:aws:iam::000000000000:instance-profile/p".into(),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                tags: Tags::new(),
+            }))
+        };
+        assert!(op.done_as_found(&holding(&["r"])));
+        assert!(!op.done_as_found(&holding(&["other"])));
+        assert!(!op.done_as_found(&holding(&[])));
+    }
+
+    #[test]
+    fn only_refused_creates_are_read_back() {
+        let delete = Operation::DeleteRole { name: "r".into() };
+        assert_eq!(delete.read_back(), None);
+        assert!(!delete.may_be_lost_answer(Some("EntityAlreadyExists")));
+        assert!(create_role().may_be_lost_answer(Some("EntityAlreadyExists")));
+        assert!(!create_role().may_be_lost_answer(Some("LimitExceeded")));
+    }
+
+    #[test]
+    fn propagation_errors_are_told_apart_from_absence() {
+        let put = Operation::PutRolePolicy {
+            role: "r".into(),
+            name: "p".into(),
+            document: "{}".into(),
+        };
+        assert!(put.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(!put.absent_is_done());
+        let delete = Operation::DeleteRolePolicy {
+            role: "r".into(),
+            name: "p".into(),
+        };
+        assert!(!delete.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(delete.absent_is_done());
+        let invalid = "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/x\"";
+        assert!(create_role().still_propagating(Some("MalformedPolicyDocument"), invalid));
+        assert!(!create_role().still_propagating(Some("MalformedPolicyDocument"), "Syntax"));
+    }
+
+    #[test]
+    fn a_trust_policy_needs_its_principals_and_a_link_its_two_ends() {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/kiam/masters.c","Federated":"arn:aws:iam::000000000000:oidc-provider/issuer.example.com"},"Action":"sts:AssumeRole"}]}"#;
+        let op = Operation::UpdateAssumeRolePolicy {
+            role: "r".into(),
+            trust_policy: trust.into(),
+        };
+        let mut needs = op.needs();
+        needs.sort_by(|a, b| a.id().cmp(b.id()));
+        assert_eq!(
+            needs,
+            [
+                Need::Principal(ResourceId::new(
+                    ResourceType::IamOidcProvider,
+                    "issuer.example.com"
+                )),
+                Need::Principal(ResourceId::new(ResourceType::IamRole, "masters.c")),
+            ]
+        );
+        let link = Operation::AddRoleToInstanceProfile {
+            profile: "p".into(),
+            role: "r".into(),
+        };
+        assert_eq!(
+            link.needs(),
+            [
+                Need::Holder(ResourceId::new(ResourceType::IamRole, "r")),
+                Need::Holder(ResourceId::new(ResourceType::IamInstanceProfile, "p")),
+            ]
+        );
+    }
+}

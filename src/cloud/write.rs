@@ -12,6 +12,7 @@ use crate::model::Tags;
 use crate::operation::Operation;
 
 impl Cloud {
+    /// Sends the SDK call for `op` once; `execute` decides what its errors mean.
     pub(super) async fn execute_once(&self, op: &Operation) -> Result<(), CloudError> {
         match op {
             Operation::CreateRole {

@@ -1,9 +1,7 @@
-//! Carries out a plan: stage by stage in dependency order (roles and profiles first, then
-//! the policies on the roles and the roles in the profiles), the operations of a stage
-//! concurrently under the client's bound. An error stops the run once its stage has
-//! settled; nothing of a later stage starts. Every operation is idempotent in effect or
-//! re-planned on the next run, so that run converges. The operations go to an `Executor`:
-//! `Cloud` in a run, a fake in the tests of that rule.
+//! Carries out a plan stage by stage, the operations of a stage concurrently, through an
+//! `Executor` (`Cloud`, or a fake in tests). A failure stops the run once its stage has
+//! settled: no later stage starts. Nothing is rolled back, since every operation leaves
+//! the account in a state the next plan reads correctly, so the next run converges.
 
 use std::future::Future;
 use std::io::Write;

@@ -38,7 +38,7 @@ pub struct Cloud {
 }
 
 impl Cloud {
-    /// Calls made so far, by IAM operation.
+    /// Calls made so far, by AWS operation.
     pub fn call_counts(&self) -> BTreeMap<&'static str, u64> {
         self.calls.lock().expect("call counter").clone()
     }

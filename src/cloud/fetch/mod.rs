@@ -62,42 +62,31 @@ impl Cloud {
         let mut out = Vec::new();
         while let Some(joined) = reads.join_next().await {
             let (profile, found) = joined.expect("read task panicked");
+            let refused = |code: Option<&str>, message: String| CloudError {
+                operation: "GetInstanceProfile",
+                target: format!("instance profile {}", profile.name),
+                code: code.map(str::to_string),
+                message,
+            };
             match found? {
                 // Read by name, so a wrong account (or path) in the ARN would go unseen.
                 Read::Found(p) if p.arn != profile.arn => {
-                    return Err(CloudError {
-                        operation: "GetInstanceProfile",
-                        target: format!("instance profile {}", profile.name),
-                        code: None,
-                        message: format!(
-                            "spec.iam.profile of instance group(s) {} names {}, but the profile of that name in this account is {}: check the account id and path",
-                            profile.groups.join(", "),
-                            profile.arn,
-                            p.arn
-                        ),
-                    });
+                    return Err(refused(None, format!(
+                        "spec.iam.profile of instance group(s) {} names {}, but the profile of that name in this account is {}: check the account id and path",
+                        profile.groups.join(", "),
+                        profile.arn,
+                        p.arn
+                    )));
                 }
                 Read::Found(p) => out.push((profile, p)),
                 Read::Absent => {
-                    return Err(CloudError {
-                        operation: "GetInstanceProfile",
-                        target: format!("instance profile {}", profile.name),
-                        code: Some("NoSuchEntity".into()),
-                        message: format!(
-                            "the instance profile {} named in spec.iam.profile of instance group(s) {} does not exist",
-                            profile.arn,
-                            profile.groups.join(", ")
-                        ),
-                    })
+                    return Err(refused(Some("NoSuchEntity"), format!(
+                        "the instance profile {} named in spec.iam.profile of instance group(s) {} does not exist",
+                        profile.arn,
+                        profile.groups.join(", ")
+                    )));
                 }
-                Read::Denied(message) => {
-                    return Err(CloudError {
-                        operation: "GetInstanceProfile",
-                        target: format!("instance profile {}", profile.name),
-                        code: Some("AccessDenied".into()),
-                        message,
-                    })
-                }
+                Read::Denied(message) => return Err(refused(Some("AccessDenied"), message)),
             }
         }
         out.sort_by(|a, b| a.0.name.cmp(&b.0.name));

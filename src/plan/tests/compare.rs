@@ -1,3 +1,5 @@
+//! Each kind of object compared: what is missing, different or unwanted, and what is not.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! What each lifecycle makes of an outcome: a change, drift, a warning, an error, or nothing.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Ownership by tags: another cluster's objects and someone else's are only checked.
+
 use super::*;
 
 #[test]

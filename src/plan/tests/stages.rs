@@ -1,3 +1,5 @@
+//! The order of changes, and the needs the plan can judge before anything is written.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Stray pod roles, deleted part by part under their lifecycles, and object overrides.
+
 use super::*;
 
 fn stray(name: &str, tags: Tags) -> ActualRole {

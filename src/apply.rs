@@ -1,16 +1,27 @@
-//! Carries out a plan: stage by stage in dependency order (roles and profiles first, then
-//! the policies on the roles and the roles in the profiles), the operations of a stage
-//! concurrently under the client's bound. An error stops the run once its stage has
-//! settled; nothing of a later stage starts. Every operation is idempotent in effect or
-//! re-planned on the next run, so that run converges.
+//! Carries out a plan stage by stage, the operations of a stage concurrently, through an
+//! `Executor` (`Cloud`, or a fake in tests). A failure stops the run once its stage has
+//! settled: no later stage starts. Nothing is rolled back, since every operation leaves
+//! the account in a state the next plan reads correctly, so the next run converges.
 
+use std::future::Future;
 use std::io::Write;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinSet;
 
 use crate::cloud::{Cloud, CloudError};
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, Operation, Plan};
+
+/// What carries out one operation of a plan.
+pub trait Executor {
+    fn execute(&self, op: &Operation) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
+
+impl Executor for Cloud {
+    fn execute(&self, op: &Operation) -> impl Future<Output = Result<(), CloudError>> + Send {
+        Cloud::execute(self, op)
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct ApplyReport {
@@ -66,8 +77,12 @@ impl Progress {
 }
 
 /// Applies every change of the plan, printing each as it completes. `terminal` adds a
-/// progress bar on stderr.
-pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write, terminal: bool) -> ApplyReport {
+/// progress bar on stderr. Once a change has failed, the changes of later stages are not
+/// started; the rest of the failing stage still runs to its end.
+pub async fn apply<E>(executor: &E, plan: &Plan, out: &mut dyn Write, terminal: bool) -> ApplyReport
+where
+    E: Executor + Clone + Send + 'static,
+{
     let progress = Progress::new(plan.changes.len(), terminal);
     let mut report = ApplyReport::default();
     let mut stages: Vec<u8> = plan.changes.iter().map(|c| c.stage).collect();
@@ -87,9 +102,9 @@ pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write, terminal: bo
         }
         let mut running = JoinSet::new();
         for change in changes {
-            let cloud = cloud.clone();
+            let executor = executor.clone();
             running.spawn(async move {
-                let result = cloud.execute(&change.operation).await;
+                let result = executor.execute(&change.operation).await;
                 (change, result)
             });
         }
@@ -114,3 +129,6 @@ pub async fn apply(cloud: &Cloud, plan: &Plan, out: &mut dyn Write, terminal: bo
     let _ = out.flush();
     report
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod lint;
 pub mod model;
+pub mod operation;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;

@@ -1,0 +1,227 @@
+//! Reading the actual state behind one seam: the strategy (per object or bulk), what to
+//! read of each role, the external profiles first, and the reads both strategies share.
+
+use std::collections::BTreeMap;
+
+use tokio::task::JoinSet;
+
+use super::{Cloud, CloudError, Read};
+use crate::model::{
+    ActualInstanceProfile, ActualState, DesiredState, ExternalProfile, Lifecycle, ResourceId,
+    ResourceType,
+};
+
+mod bulk;
+mod per_object;
+
+/// How to read the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FetchStrategy {
+    /// The one with fewer calls for the work at hand.
+    #[default]
+    Auto,
+    /// GetRole, GetRolePolicy, ... for each object: about three calls a role.
+    PerObject,
+    /// GetAccountAuthorizationDetails: every role with its policies in a page per 1,000.
+    Bulk,
+}
+
+/// Per object costs about three calls per role the spec names (GetRole, GetRolePolicy,
+/// ListAttachedRolePolicies or a second GetRolePolicy); bulk costs one call per 1,000 roles
+/// in the account and saves the ListRoles that per object needs for stray pod roles. Past
+/// this many roles bulk wins even on a large account, and both run concurrently.
+pub const BULK_ABOVE_ROLES: usize = 20;
+
+impl FetchStrategy {
+    /// Auto made concrete for this desired state.
+    pub fn resolve(self, desired: &DesiredState) -> FetchStrategy {
+        match self {
+            FetchStrategy::Auto if desired.roles.len() > BULK_ABOVE_ROLES => FetchStrategy::Bulk,
+            FetchStrategy::Auto => FetchStrategy::PerObject,
+            concrete => concrete,
+        }
+    }
+}
+
+impl Cloud {
+    /// Reads the instance profiles the spec names by ARN, to learn which role each holds.
+    /// A missing profile is an error that names the ARN. Returns each profile as read.
+    pub async fn read_external_profiles(
+        &self,
+        desired: &DesiredState,
+    ) -> Result<Vec<(ExternalProfile, ActualInstanceProfile)>, CloudError> {
+        let mut reads = JoinSet::new();
+        for profile in &desired.external_profiles {
+            let cloud = self.clone();
+            let profile = profile.clone();
+            reads.spawn(async move {
+                let found = cloud.get_instance_profile(&profile.name).await;
+                (profile, found)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let (profile, found) = joined.expect("read task panicked");
+            let refused = |code: Option<&str>, message: String| CloudError {
+                operation: "GetInstanceProfile",
+                target: format!("instance profile {}", profile.name),
+                code: code.map(str::to_string),
+                message,
+            };
+            match found? {
+                // Read by name, so a wrong account (or path) in the ARN would go unseen.
+                Read::Found(p) if p.arn != profile.arn => {
+                    return Err(refused(None, format!(
+                        "spec.iam.profile of instance group(s) {} names {}, but the profile of that name in this account is {}: check the account id and path",
+                        profile.groups.join(", "),
+                        profile.arn,
+                        p.arn
+                    )));
+                }
+                Read::Found(p) => out.push((profile, p)),
+                Read::Absent => {
+                    return Err(refused(Some("NoSuchEntity"), format!(
+                        "the instance profile {} named in spec.iam.profile of instance group(s) {} does not exist",
+                        profile.arn,
+                        profile.groups.join(", ")
+                    )));
+                }
+                Read::Denied(message) => return Err(refused(Some("AccessDenied"), message)),
+            }
+        }
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(out)
+    }
+
+    /// Reads the objects the desired state names, except those with lifecycle Ignore and
+    /// those `known` already holds, with the strategy that costs fewer calls (or the one
+    /// forced). Both strategies give the same actual state. A read refused for lack of access
+    /// is recorded in `denied` for the plan to judge by lifecycle.
+    pub async fn fetch(
+        &self,
+        desired: &DesiredState,
+        known: ActualState,
+        strategy: FetchStrategy,
+    ) -> Result<ActualState, CloudError> {
+        match strategy.resolve(desired) {
+            FetchStrategy::Bulk => match self.fetch_bulk(desired, known.clone()).await {
+                // Auto falls back when the account refuses the bulk read.
+                Err(e)
+                    if strategy == FetchStrategy::Auto
+                        && e.code.as_deref() == Some("AccessDenied") =>
+                {
+                    tracing::warn!("bulk read refused ({e}); reading object by object");
+                    self.fetch_per_object(desired, known).await
+                }
+                other => other,
+            },
+            _ => self.fetch_per_object(desired, known).await,
+        }
+    }
+
+    /// The instance profiles not known yet and the OIDC providers, one read each.
+    async fn fetch_profiles_and_providers(
+        &self,
+        desired: &DesiredState,
+        mut actual: ActualState,
+    ) -> Result<ActualState, CloudError> {
+        let mut providers = JoinSet::new();
+        for provider in desired
+            .oidc_providers
+            .iter()
+            .filter(|p| p.lifecycle != Lifecycle::Ignore)
+        {
+            let cloud = self.clone();
+            let arn = provider.arn.clone();
+            providers.spawn(async move { (arn.clone(), cloud.get_oidc_provider(&arn).await) });
+        }
+        let mut profiles = JoinSet::new();
+        for ip in &desired.instance_profiles {
+            let link_read = desired
+                .profile_roles
+                .iter()
+                .any(|l| l.profile == ip.name && l.lifecycle != Lifecycle::Ignore);
+            if actual.instance_profiles.contains_key(&ip.name)
+                || (ip.lifecycle == Lifecycle::Ignore && !link_read)
+            {
+                continue;
+            }
+            let cloud = self.clone();
+            let name = ip.name.clone();
+            profiles.spawn(async move { (name.clone(), cloud.get_instance_profile(&name).await) });
+        }
+        while let Some(joined) = providers.join_next().await {
+            let (arn, read) = joined.expect("fetch task panicked");
+            match read? {
+                Read::Found(p) => {
+                    actual.oidc_providers.insert(arn, p);
+                }
+                Read::Absent => {}
+                Read::Denied(m) => {
+                    let url = arn
+                        .split_once(":oidc-provider/")
+                        .map(|(_, u)| u)
+                        .unwrap_or(&arn);
+                    actual
+                        .denied
+                        .insert(ResourceId::new(ResourceType::IamOidcProvider, url), m);
+                }
+            }
+        }
+        while let Some(joined) = profiles.join_next().await {
+            let (name, read) = joined.expect("fetch task panicked");
+            match read? {
+                Read::Found(p) => {
+                    actual.instance_profiles.insert(p.name.clone(), p);
+                }
+                Read::Absent => {}
+                Read::Denied(m) => {
+                    actual.denied.insert(
+                        ResourceId::new(ResourceType::IamInstanceProfile, &name),
+                        m.clone(),
+                    );
+                    actual.denied.insert(
+                        ResourceId::new(ResourceType::IamInstanceProfileRole, &name),
+                        m,
+                    );
+                }
+            }
+        }
+        Ok(actual)
+    }
+}
+
+/// What to read of one role the desired state names.
+#[derive(Debug, Default)]
+struct WantedRole {
+    read_role: bool,
+    attachments: bool,
+    policies: Vec<String>,
+}
+
+fn wanted_roles(desired: &DesiredState) -> BTreeMap<String, WantedRole> {
+    let mut wanted: BTreeMap<String, WantedRole> = BTreeMap::new();
+    // An ignored role is still read when something on it may be written: its tags say
+    // whether it is this cluster's to write to.
+    for role in desired
+        .roles
+        .iter()
+        .filter(|r| r.lifecycle != Lifecycle::Ignore || desired.writes_on_role(&r.name))
+    {
+        let w = wanted.entry(role.name.clone()).or_default();
+        w.read_role = true;
+        w.attachments = role.managed_policies.is_some() && role.lifecycle != Lifecycle::Ignore;
+    }
+    for rp in desired
+        .role_policies
+        .iter()
+        .filter(|p| p.lifecycle != Lifecycle::Ignore)
+    {
+        wanted
+            .entry(rp.role.clone())
+            .or_default()
+            .policies
+            .push(rp.name.clone());
+    }
+    wanted
+}

@@ -1,0 +1,137 @@
+//! The per-object strategy: GetRole, GetRolePolicy by name, ListAttachedRolePolicies, and
+//! ListRoles for stray pod roles.
+
+use std::collections::BTreeMap;
+
+use tokio::task::JoinSet;
+
+use super::wanted_roles;
+use crate::cloud::{Cloud, CloudError, Read};
+use crate::model::{ActualRole, ActualState, DesiredState, ResourceId, ResourceType};
+
+impl Cloud {
+    /// One read per object: GetRole, GetRolePolicy by name, ListAttachedRolePolicies where
+    /// attachments are managed, GetInstanceProfile, and ListRoles for stray pod roles.
+    /// Independent reads run concurrently; a role's policies are read only if the role may
+    /// exist.
+    pub(super) async fn fetch_per_object(
+        &self,
+        desired: &DesiredState,
+        known: ActualState,
+    ) -> Result<ActualState, CloudError> {
+        let mut actual = known;
+        let mut roles = JoinSet::new();
+        for (role, wanted) in wanted_roles(desired) {
+            let cloud = self.clone();
+            roles.spawn(async move {
+                cloud
+                    .fetch_role(role, wanted.read_role, wanted.attachments, wanted.policies)
+                    .await
+            });
+        }
+        let strays = {
+            let cloud = self.clone();
+            let desired = desired.clone();
+            tokio::spawn(async move { cloud.stray_pod_roles(&desired).await })
+        };
+        while let Some(joined) = roles.join_next().await {
+            let fetched = joined.expect("fetch task panicked")?;
+            if let Some(role) = fetched.role {
+                actual.roles.insert(role.name.clone(), role);
+            }
+            for (name, doc) in fetched.policies {
+                actual
+                    .role_policies
+                    .insert((fetched.name.clone(), name), doc);
+            }
+            actual.denied.extend(fetched.denied);
+        }
+        actual.stray_pod_roles = strays.await.expect("fetch task panicked")?;
+        self.fetch_profiles_and_providers(desired, actual).await
+    }
+
+    /// A role (unless it is ignored) and those of the named inline policies it has. When the
+    /// role is known to be absent, its policies are not read: they cannot exist.
+    async fn fetch_role(
+        &self,
+        name: String,
+        read_role: bool,
+        attachments: bool,
+        policy_names: Vec<String>,
+    ) -> Result<FetchedRole, CloudError> {
+        let mut fetched = FetchedRole {
+            name: name.clone(),
+            ..FetchedRole::default()
+        };
+        if read_role {
+            match self.get_role(&name).await? {
+                Read::Found(mut role) => {
+                    if attachments {
+                        role.managed_policies = Some(self.attached_policies(&name).await?);
+                    }
+                    fetched.role = Some(role);
+                }
+                Read::Absent => return Ok(fetched),
+                Read::Denied(m) => {
+                    fetched
+                        .denied
+                        .insert(ResourceId::new(ResourceType::IamRole, &name), m);
+                }
+            }
+        }
+        for policy in policy_names {
+            match self.get_role_policy(&name, &policy).await? {
+                Read::Found(doc) => fetched.policies.push((policy, doc)),
+                Read::Absent => {}
+                Read::Denied(m) => {
+                    fetched
+                        .denied
+                        .insert(ResourceId::new(ResourceType::IamRolePolicy, &policy), m);
+                }
+            }
+        }
+        Ok(fetched)
+    }
+
+    /// Roles in the pod-role scope that the desired state does not name, read in full so
+    /// that the plan can delete them (or report them) without reading again.
+    async fn stray_pod_roles(&self, desired: &DesiredState) -> Result<Vec<ActualRole>, CloudError> {
+        let mut pages = self
+            .iam
+            .list_roles()
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        let target = || "the account's roles".to_string();
+        while let Some(page) = self.next_page("ListRoles", target, pages.next()).await? {
+            names.extend(
+                page.roles()
+                    .iter()
+                    .map(|r| r.role_name())
+                    .filter(|n| {
+                        desired.pod_role_scope.contains(n)
+                            && !desired.roles.iter().any(|d| d.name == *n)
+                    })
+                    .map(str::to_string),
+            );
+        }
+        let mut strays = Vec::new();
+        for name in names {
+            if let Read::Found(mut role) = self.get_role(&name).await? {
+                role.inline_policies = Some(self.inline_policy_names(&name).await?);
+                role.managed_policies = Some(self.attached_policies(&name).await?);
+                strays.push(role);
+            }
+        }
+        Ok(strays)
+    }
+}
+
+#[derive(Debug, Default)]
+struct FetchedRole {
+    name: String,
+    role: Option<ActualRole>,
+    policies: Vec<(String, String)>,
+    denied: BTreeMap<ResourceId, String>,
+}

@@ -1,0 +1,92 @@
+//! The only AWS I/O. `Cloud` holds the IAM, STS and EC2 clients; the submodules add its
+//! methods by job. Decoding, pagination and error mapping live here and nowhere else.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use error::cloud_error;
+
+mod connect;
+mod ec2;
+mod error;
+mod fetch;
+mod read;
+mod retry;
+mod write;
+
+pub use connect::ConnectOptions;
+pub use error::{CloudError, ConnectError};
+pub use fetch::{FetchStrategy, BULK_ABOVE_ROLES};
+pub use read::Read;
+
+/// The AWS clients (IAM, STS, and EC2 in the cluster's region) under one concurrency bound,
+/// with a count of calls by operation: the cost that matters on a real account.
+#[derive(Clone)]
+pub struct Cloud {
+    consistency_timeout: Duration,
+    iam: aws_sdk_iam::Client,
+    ec2: aws_sdk_ec2::Client,
+    sts: aws_sdk_sts::Client,
+    limit: Arc<Semaphore>,
+    calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+}
+
+impl Cloud {
+    /// Calls made so far, by AWS operation.
+    pub fn call_counts(&self) -> BTreeMap<&'static str, u64> {
+        self.calls.lock().expect("call counter").clone()
+    }
+
+    /// Fetches the next page of a paginated read under the concurrency bound, counting only
+    /// pages actually requested (the paginator's final `None` sends nothing). A failed page
+    /// is an error naming `target`.
+    async fn next_page<T, E, R>(
+        &self,
+        operation: &'static str,
+        target: impl FnOnce() -> String,
+        page: impl Future<Output = Option<Result<T, SdkError<E, R>>>>,
+    ) -> Result<Option<T>, CloudError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let _permit = self.permit().await;
+        let page = page.await;
+        if page.is_some() {
+            self.count(operation);
+            tracing::debug!(operation, "AWS call");
+        }
+        page.transpose()
+            .map_err(|e| cloud_error(operation, target(), e))
+    }
+
+    /// Runs one call under the concurrency bound and counts it.
+    async fn call<T, F: Future<Output = T>>(&self, operation: &'static str, f: F) -> T {
+        let _permit = self.permit().await;
+        self.count(operation);
+        tracing::debug!(operation, "IAM call");
+        f.await
+    }
+
+    async fn permit(&self) -> SemaphorePermit<'_> {
+        self.limit
+            .acquire()
+            .await
+            .expect("semaphore is never closed")
+    }
+
+    fn count(&self, operation: &'static str) {
+        *self
+            .calls
+            .lock()
+            .expect("call counter")
+            .entry(operation)
+            .or_default() += 1;
+    }
+}

@@ -1,0 +1,443 @@
+//! The IAM operations a plan is made of, and every rule about each one that needs no I/O:
+//! its action name, the object it acts on, what must exist first, which errors mean "wait"
+//! or "maybe done already", and how to judge a read-back. `cloud` only sends and reads.
+
+use crate::model::{
+    ActualInstanceProfile, ActualOidcProvider, ActualRole, ResourceId, ResourceType, Tags,
+};
+use crate::policy;
+
+/// The IAM call that carries out a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    CreateRole {
+        name: String,
+        path: String,
+        trust_policy: String,
+        tags: Tags,
+    },
+    UpdateAssumeRolePolicy {
+        role: String,
+        trust_policy: String,
+    },
+    PutRolePolicy {
+        role: String,
+        name: String,
+        document: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
+    },
+    CreateInstanceProfile {
+        name: String,
+        path: String,
+        tags: Tags,
+    },
+    AddRoleToInstanceProfile {
+        profile: String,
+        role: String,
+    },
+    AttachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    /// Only for a pod role that carries this cluster's owned tag and is out of the spec,
+    /// once its inline policies are deleted and its managed policies detached.
+    DeleteRole {
+        name: String,
+    },
+    CreateOpenIdConnectProvider {
+        /// The ARN IAM will give it, to recognise it when a retried create is refused.
+        arn: String,
+        url: String,
+        client_ids: Vec<String>,
+        tags: Tags,
+    },
+    AddClientIdToOpenIdConnectProvider {
+        arn: String,
+        client_ids: Vec<String>,
+    },
+}
+
+/// An object that must exist before an operation can succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// The object the call writes into or removes from: IAM answers NoSuchEntity without it.
+    Holder(ResourceId),
+    /// A principal the trust policy names: IAM refuses the policy until it exists. It may be
+    /// another account's or a role rolecall never reads.
+    Principal(ResourceId),
+}
+
+impl Need {
+    pub fn id(&self) -> &ResourceId {
+        match self {
+            Need::Holder(id) | Need::Principal(id) => id,
+        }
+    }
+}
+
+/// The object to read back when a create is refused as a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBack<'a> {
+    Role(&'a str),
+    InstanceProfile(&'a str),
+    /// By ARN.
+    OidcProvider(&'a str),
+}
+
+/// What a read-back found: `None` when the object is absent or the read was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Role(Option<ActualRole>),
+    InstanceProfile(Option<ActualInstanceProfile>),
+    OidcProvider(Option<ActualOidcProvider>),
+}
+
+impl Operation {
+    /// The API action's name, as IAM spells it.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Operation::CreateRole { .. } => "CreateRole",
+            Operation::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            Operation::PutRolePolicy { .. } => "PutRolePolicy",
+            Operation::DeleteRolePolicy { .. } => "DeleteRolePolicy",
+            Operation::CreateInstanceProfile { .. } => "CreateInstanceProfile",
+            Operation::AddRoleToInstanceProfile { .. } => "AddRoleToInstanceProfile",
+            Operation::AttachRolePolicy { .. } => "AttachRolePolicy",
+            Operation::DetachRolePolicy { .. } => "DetachRolePolicy",
+            Operation::DeleteRole { .. } => "DeleteRole",
+            Operation::CreateOpenIdConnectProvider { .. } => "CreateOpenIDConnectProvider",
+            Operation::AddClientIdToOpenIdConnectProvider { .. } => {
+                "AddClientIDToOpenIDConnectProvider"
+            }
+        }
+    }
+
+    /// The object the operation acts on, as errors name it.
+    pub fn target(&self) -> String {
+        match self {
+            Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => {
+                format!("role {name}")
+            }
+            Operation::UpdateAssumeRolePolicy { role, .. } => format!("role {role}"),
+            Operation::PutRolePolicy { role, name, .. }
+            | Operation::DeleteRolePolicy { role, name } => {
+                format!("policy {name} of role {role}")
+            }
+            Operation::CreateInstanceProfile { name, .. } => format!("instance profile {name}"),
+            Operation::AttachRolePolicy { role, policy_arn } => {
+                format!("policy {policy_arn} to role {role}")
+            }
+            Operation::DetachRolePolicy { role, policy_arn } => {
+                format!("policy {policy_arn} from role {role}")
+            }
+            Operation::CreateOpenIdConnectProvider { url, .. } => format!("OIDC provider {url}"),
+            Operation::AddClientIdToOpenIdConnectProvider { arn, .. } => {
+                format!("OIDC provider {arn}")
+            }
+            Operation::AddRoleToInstanceProfile { profile, role } => {
+                format!("role {role} into instance profile {profile}")
+            }
+        }
+    }
+
+    /// The role the operation acts on, if any.
+    pub fn role(&self) -> Option<&str> {
+        match self {
+            Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => Some(name),
+            Operation::UpdateAssumeRolePolicy { role, .. }
+            | Operation::PutRolePolicy { role, .. }
+            | Operation::DeleteRolePolicy { role, .. }
+            | Operation::AddRoleToInstanceProfile { role, .. }
+            | Operation::AttachRolePolicy { role, .. }
+            | Operation::DetachRolePolicy { role, .. } => Some(role),
+            Operation::CreateInstanceProfile { .. }
+            | Operation::CreateOpenIdConnectProvider { .. }
+            | Operation::AddClientIdToOpenIdConnectProvider { .. } => None,
+        }
+    }
+
+    /// The objects that must exist before this operation can succeed.
+    pub fn needs(&self) -> Vec<Need> {
+        match self {
+            // IAM rejects a trust policy whose principal does not exist yet.
+            Operation::CreateRole { trust_policy, .. }
+            | Operation::UpdateAssumeRolePolicy { trust_policy, .. } => {
+                trusted_objects(trust_policy)
+                    .into_iter()
+                    .map(Need::Principal)
+                    .collect()
+            }
+            Operation::PutRolePolicy { role, .. }
+            | Operation::DeleteRolePolicy { role, .. }
+            | Operation::AttachRolePolicy { role, .. }
+            | Operation::DetachRolePolicy { role, .. } => {
+                vec![Need::Holder(ResourceId::new(ResourceType::IamRole, role))]
+            }
+            Operation::AddRoleToInstanceProfile { profile, role } => vec![
+                Need::Holder(ResourceId::new(ResourceType::IamRole, role)),
+                Need::Holder(ResourceId::new(ResourceType::IamInstanceProfile, profile)),
+            ],
+            Operation::CreateInstanceProfile { .. }
+            | Operation::DeleteRole { .. }
+            | Operation::CreateOpenIdConnectProvider { .. }
+            | Operation::AddClientIdToOpenIdConnectProvider { .. } => vec![],
+        }
+    }
+
+    /// Whether NoSuchEntity means success: deleting or detaching what is already gone is
+    /// what was wanted.
+    pub fn absent_is_done(&self) -> bool {
+        matches!(
+            self,
+            Operation::DeleteRolePolicy { .. }
+                | Operation::DetachRolePolicy { .. }
+                | Operation::DeleteRole { .. }
+        )
+    }
+
+    /// Whether an error (AWS's code and message) is one IAM gives while what this operation
+    /// needs propagates: right after a role is created another role's trust policy may not
+    /// accept it as a principal yet, and a new role or profile may not be visible to the
+    /// next call.
+    pub fn still_propagating(&self, code: Option<&str>, message: &str) -> bool {
+        match self {
+            Operation::CreateRole { .. } | Operation::UpdateAssumeRolePolicy { .. } => {
+                code == Some("MalformedPolicyDocument")
+                    && message.to_ascii_lowercase().contains("invalid principal")
+            }
+            Operation::PutRolePolicy { .. }
+            | Operation::AttachRolePolicy { .. }
+            | Operation::AddRoleToInstanceProfile { .. } => code == Some("NoSuchEntity"),
+            _ => false,
+        }
+    }
+
+    /// Whether an error code is the refusal a retried write gets when its earlier attempt
+    /// went through unseen: a create of a role, profile or OIDC provider finds its object
+    /// (EntityAlreadyExists), a profile finds its one role slot taken (LimitExceeded).
+    pub fn may_be_lost_answer(&self, code: Option<&str>) -> bool {
+        match self {
+            Operation::CreateRole { .. }
+            | Operation::CreateInstanceProfile { .. }
+            | Operation::CreateOpenIdConnectProvider { .. } => code == Some("EntityAlreadyExists"),
+            Operation::AddRoleToInstanceProfile { .. } => code == Some("LimitExceeded"),
+            _ => false,
+        }
+    }
+
+    /// What to read to judge, with `done_as_found`, whether the account already holds what
+    /// this operation was to make. None for an operation no refusal can mean done.
+    pub fn read_back(&self) -> Option<ReadBack<'_>> {
+        match self {
+            Operation::CreateRole { name, .. } => Some(ReadBack::Role(name)),
+            Operation::CreateInstanceProfile { name, .. } => Some(ReadBack::InstanceProfile(name)),
+            Operation::AddRoleToInstanceProfile { profile, .. } => {
+                Some(ReadBack::InstanceProfile(profile))
+            }
+            Operation::CreateOpenIdConnectProvider { arn, .. } => Some(ReadBack::OidcProvider(arn)),
+            _ => None,
+        }
+    }
+
+    /// Whether what was read back is exactly what this operation was to make, judged as the
+    /// plan would: then a refused create (a lost answer, or a concurrent run first) is
+    /// success, and anything else is left alone and reported.
+    pub fn done_as_found(&self, found: &Found) -> bool {
+        match (self, found) {
+            // Others' extra tags are allowed, as the plan does not compare tags.
+            (
+                Operation::CreateRole {
+                    path,
+                    trust_policy,
+                    tags,
+                    ..
+                },
+                Found::Role(Some(role)),
+            ) => {
+                role.path == *path
+                    && policy::equivalent(&role.trust_policy, trust_policy)
+                    && tags.iter().all(|(k, v)| role.tags.get(k) == Some(v))
+            }
+            // A profile holds nothing but its role link, which is an operation of its own.
+            (Operation::CreateInstanceProfile { .. }, Found::InstanceProfile(found)) => {
+                found.is_some()
+            }
+            (Operation::AddRoleToInstanceProfile { role, .. }, Found::InstanceProfile(Some(p))) => {
+                p.roles == [role.clone()]
+            }
+            // Audiences beyond ours are others' and fine, as the plan treats them.
+            (
+                Operation::CreateOpenIdConnectProvider { client_ids, .. },
+                Found::OidcProvider(Some(p)),
+            ) => client_ids.iter().all(|id| p.client_ids.contains(id)),
+            _ => false,
+        }
+    }
+}
+
+/// The roles and OIDC providers a trust policy names, which must exist before it is written.
+pub fn trusted_objects(trust_policy: &str) -> Vec<ResourceId> {
+    let Ok(canon) = policy::canonical(trust_policy) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for principals in canon.statements.iter().filter_map(|s| s.principal.as_ref()) {
+        for (kind, ids) in principals {
+            for arn in ids {
+                match (
+                    kind.as_str(),
+                    arn.split_once(":role/"),
+                    arn.split_once(":oidc-provider/"),
+                ) {
+                    ("AWS", Some((_, path_name)), _) => out.push(ResourceId::new(
+                        ResourceType::IamRole,
+                        path_name.rsplit('/').next().unwrap_or(path_name),
+                    )),
+                    ("Federated", _, Some((_, provider))) => {
+                        out.push(ResourceId::new(ResourceType::IamOidcProvider, provider))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn create_role() -> Operation {
+        Operation::CreateRole {
+            name: "r".into(),
+            path: "/".into(),
+            trust_policy: TRUST.into(),
+            tags: tags(&[("KubernetesCluster", "c")]),
+        }
+    }
+
+    fn role(path: &str, trust_policy: &str, tags: Tags) -> Found {
+        Found::Role(Some(ActualRole {
+            name: "r".into(),
+            id: "AROA".into(),
+            arn: "arn:aws:iam::000000000000:role/r".into(),
+            path: path.into(),
+            trust_policy: trust_policy.into(),
+            tags,
+            managed_policies: None,
+            inline_policies: None,
+        }))
+    }
+
+    #[test]
+    fn a_role_read_back_is_done_only_if_it_is_what_the_create_wanted() {
+        let op = create_role();
+        assert_eq!(op.read_back(), Some(ReadBack::Role("r")));
+        let ours = tags(&[("KubernetesCluster", "c"), ("team", "x")]);
+        assert!(op.done_as_found(&role("/", TRUST, ours.clone())));
+        assert!(!op.done_as_found(&role("/other/", TRUST, ours)));
+        assert!(!op.done_as_found(&role("/", TRUST, Tags::new())));
+        let other_trust = TRUST.replace("ec2", "lambda");
+        let ours = tags(&[("KubernetesCluster", "c")]);
+        assert!(!op.done_as_found(&role("/", &other_trust, ours)));
+        assert!(!op.done_as_found(&Found::Role(None)));
+    }
+
+    #[test]
+    fn a_profile_read_back_is_done_if_it_holds_just_our_role() {
+        let op = Operation::AddRoleToInstanceProfile {
+            profile: "p".into(),
+            role: "r".into(),
+        };
+        assert_eq!(op.read_back(), Some(ReadBack::InstanceProfile("p")));
+        let holding = |roles: &[&str]| {
+            Found::InstanceProfile(Some(ActualInstanceProfile {
+                name: "p".into(),
+                arn: "arn:aws:iam::000000000000:instance-profile/p".into(),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                tags: Tags::new(),
+            }))
+        };
+        assert!(op.done_as_found(&holding(&["r"])));
+        assert!(!op.done_as_found(&holding(&["other"])));
+        assert!(!op.done_as_found(&holding(&[])));
+    }
+
+    #[test]
+    fn only_refused_creates_are_read_back() {
+        let delete = Operation::DeleteRole { name: "r".into() };
+        assert_eq!(delete.read_back(), None);
+        assert!(!delete.may_be_lost_answer(Some("EntityAlreadyExists")));
+        assert!(create_role().may_be_lost_answer(Some("EntityAlreadyExists")));
+        assert!(!create_role().may_be_lost_answer(Some("LimitExceeded")));
+    }
+
+    #[test]
+    fn propagation_errors_are_told_apart_from_absence() {
+        let put = Operation::PutRolePolicy {
+            role: "r".into(),
+            name: "p".into(),
+            document: "{}".into(),
+        };
+        assert!(put.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(!put.absent_is_done());
+        let delete = Operation::DeleteRolePolicy {
+            role: "r".into(),
+            name: "p".into(),
+        };
+        assert!(!delete.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(delete.absent_is_done());
+        let invalid = "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/x\"";
+        assert!(create_role().still_propagating(Some("MalformedPolicyDocument"), invalid));
+        assert!(!create_role().still_propagating(Some("MalformedPolicyDocument"), "Syntax"));
+    }
+
+    #[test]
+    fn a_trust_policy_needs_its_principals_and_a_link_its_two_ends() {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/kiam/masters.c","Federated":"arn:aws:iam::000000000000:oidc-provider/issuer.example.com"},"Action":"sts:AssumeRole"}]}"#;
+        let op = Operation::UpdateAssumeRolePolicy {
+            role: "r".into(),
+            trust_policy: trust.into(),
+        };
+        let mut needs = op.needs();
+        needs.sort_by(|a, b| a.id().cmp(b.id()));
+        assert_eq!(
+            needs,
+            [
+                Need::Principal(ResourceId::new(
+                    ResourceType::IamOidcProvider,
+                    "issuer.example.com"
+                )),
+                Need::Principal(ResourceId::new(ResourceType::IamRole, "masters.c")),
+            ]
+        );
+        let link = Operation::AddRoleToInstanceProfile {
+            profile: "p".into(),
+            role: "r".into(),
+        };
+        assert_eq!(
+            link.needs(),
+            [
+                Need::Holder(ResourceId::new(ResourceType::IamRole, "r")),
+                Need::Holder(ResourceId::new(ResourceType::IamInstanceProfile, "p")),
+            ]
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! The plan as a value: its changes, drift, warnings, errors and ignored objects, with no
+//! rule about how they were found (like Terraform's `plans/plan.go`).
+
+use crate::model::{Lifecycle, ResourceId};
+use crate::operation::Operation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeKind {
+    Create,
+    Modify,
+    Delete,
+}
+
+/// One field of a change, shown in the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    /// A policy document: shown as a diff rather than `old -> new`.
+    pub document: bool,
+}
+
+impl FieldChange {
+    pub(super) fn value(field: &'static str, new: impl Into<String>) -> Self {
+        FieldChange {
+            field,
+            old: None,
+            new: Some(new.into()),
+            document: false,
+        }
+    }
+
+    pub(super) fn document(field: &'static str, old: Option<&str>, new: Option<&str>) -> Self {
+        FieldChange {
+            field,
+            old: old.map(str::to_string),
+            new: new.map(str::to_string),
+            document: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: ResourceId,
+    pub kind: ChangeKind,
+    pub fields: Vec<FieldChange>,
+    pub operation: Operation,
+    /// Changes of one stage depend only on changes of earlier stages: apply runs the stages
+    /// in order and the changes of a stage concurrently.
+    pub stage: u8,
+}
+
+/// Something the plan cannot do, or must report, about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub id: ResourceId,
+    pub message: String,
+}
+
+/// An object rolecall does not write that differs from what the spec expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub id: ResourceId,
+    pub lifecycle: Lifecycle,
+    /// `old` is the account's value, `new` the expected one.
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Sorted by resource id, as kops lists them.
+    pub changes: Vec<Change>,
+    /// Differences in objects whose lifecycle forbids writing them.
+    pub drift: Vec<Drift>,
+    /// Reported, but no reason to stop: a missing ExistsAndWarnIfChanges object, a read
+    /// refused under WarnIfInsufficientAccess, a profile with no role.
+    pub warnings: Vec<Problem>,
+    /// Conflicts that stop an apply before anything is written.
+    pub errors: Vec<Problem>,
+    /// Objects with lifecycle Ignore: neither read nor written.
+    pub ignored: Vec<ResourceId>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    pub fn changes_of(&self, kind: ChangeKind) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(move |c| c.kind == kind)
+    }
+
+    pub(crate) fn sort(&mut self) {
+        self.changes.sort_by(|a, b| a.id.cmp(&b.id));
+        self.drift.sort_by(|a, b| a.id.cmp(&b.id));
+        self.warnings.sort_by(|a, b| a.id.cmp(&b.id));
+        self.errors.sort_by(|a, b| a.id.cmp(&b.id));
+        self.ignored.sort();
+    }
+}

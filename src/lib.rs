@@ -1,8 +1,9 @@
 //! rolecall: reconciles the IAM of kops-style Kubernetes clusters with an AWS account.
 //!
 //! Data flows one way: [`spec`] (YAML) -> [`desired`] (desired model) -> [`plan`] (with the
-//! actual model from [`cloud`]) -> [`render`] or [`apply`]. Everything but `cloud`,
-//! `apply` and `cli` is pure.
+//! actual model from [`cloud`]) -> [`render`] or [`apply`]; [`reconcile`] runs it and
+//! [`cli`] prints it. Everything but `cloud`, `apply`, `reconcile` and `cli` is pure, and
+//! only `cloud` talks to AWS. docs/architecture.md is the map.
 
 pub mod annotations;
 pub mod apply;

@@ -240,10 +240,13 @@ mod apply_tests {
             .unwrap()
     }
 
-    /// Each object's lifecycle, checked in one go so that a failure names the object.
-    fn expect_lifecycles(state: &DesiredState, expected: &[(&str, Lifecycle)]) {
-        for (id, want) in expected {
-            assert_eq!(lifecycle(state, id), *want, "{id}");
+    /// Each object's lifecycle, given as `Type/name=Lifecycle` separated by spaces, checked
+    /// so that a failure names the object.
+    fn expect_lifecycles(state: &DesiredState, expected: &str) {
+        for entry in expected.split_whitespace() {
+            let (id, want) = entry.split_once('=').unwrap();
+            let want = Lifecycle::from_name(want).unwrap();
+            assert_eq!(lifecycle(state, id), want, "{id}");
         }
     }
 
@@ -256,18 +259,10 @@ mod apply_tests {
         let state = state();
         expect_lifecycles(
             &state,
-            &[
-                ("IAMRole/custom-role", Lifecycle::ExistsAndWarnIfChanges),
-                (
-                    "IAMRolePolicy/custom-role",
-                    Lifecycle::ExistsAndWarnIfChanges,
-                ),
-                (
-                    "IAMInstanceProfile/custom",
-                    Lifecycle::ExistsAndWarnIfChanges,
-                ),
-                ("IAMRole/nodes.example.k8s.local", Lifecycle::Sync),
-            ],
+            "IAMRole/custom-role=ExistsAndWarnIfChanges \
+             IAMRolePolicy/custom-role=ExistsAndWarnIfChanges \
+             IAMInstanceProfile/custom=ExistsAndWarnIfChanges \
+             IAMRole/nodes.example.k8s.local=Sync",
         );
     }
 
@@ -277,14 +272,9 @@ mod apply_tests {
         apply_overrides(&mut state, &overrides("IAMRolePolicy=ExistsAndValidates")).unwrap();
         expect_lifecycles(
             &state,
-            &[
-                (
-                    "IAMRolePolicy/nodes.example.k8s.local",
-                    Lifecycle::ExistsAndValidates,
-                ),
-                ("IAMRolePolicy/custom-role", Lifecycle::ExistsAndValidates),
-                ("IAMRole/nodes.example.k8s.local", Lifecycle::Sync),
-            ],
+            "IAMRolePolicy/nodes.example.k8s.local=ExistsAndValidates \
+             IAMRolePolicy/custom-role=ExistsAndValidates \
+             IAMRole/nodes.example.k8s.local=Sync",
         );
     }
 
@@ -298,13 +288,8 @@ mod apply_tests {
         .unwrap();
         expect_lifecycles(
             &state,
-            &[
-                ("IAMRole/custom-role", Lifecycle::ExistsAndWarnIfChanges),
-                (
-                    "IAMRolePolicy/custom-role",
-                    Lifecycle::ExistsAndWarnIfChanges,
-                ),
-            ],
+            "IAMRole/custom-role=ExistsAndWarnIfChanges \
+             IAMRolePolicy/custom-role=ExistsAndWarnIfChanges",
         );
     }
 
@@ -318,14 +303,9 @@ mod apply_tests {
         .unwrap();
         expect_lifecycles(
             &state,
-            &[
-                ("IAMRolePolicy/nodes.example.k8s.local", Lifecycle::Ignore),
-                (
-                    "IAMRolePolicy/additional.nodes.example.k8s.local",
-                    Lifecycle::Sync,
-                ),
-                ("IAMRolePolicy/custom-role", Lifecycle::Sync),
-            ],
+            "IAMRolePolicy/nodes.example.k8s.local=Ignore \
+             IAMRolePolicy/additional.nodes.example.k8s.local=Sync \
+             IAMRolePolicy/custom-role=Sync",
         );
     }
 

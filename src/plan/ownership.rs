@@ -72,34 +72,21 @@ pub(super) fn apply_ownership(
         }
         only_check(&mut provider.lifecycle);
     }
-    for role in desired
-        .roles
-        .iter_mut()
-        .filter(|r| checked_roles.contains(&r.name))
-    {
-        only_check(&mut role.lifecycle);
-    }
-    for rp in desired
-        .role_policies
-        .iter_mut()
-        .filter(|p| checked_roles.contains(&p.role))
-    {
-        only_check(&mut rp.lifecycle);
-    }
-    for profile in desired
-        .instance_profiles
-        .iter_mut()
-        .filter(|p| checked_profiles.contains(&p.name))
-    {
-        only_check(&mut profile.lifecycle);
-    }
-    for link in desired
-        .profile_roles
-        .iter_mut()
-        .filter(|l| checked_roles.contains(&l.role) || checked_profiles.contains(&l.profile))
-    {
-        only_check(&mut link.lifecycle);
-    }
+    // What hangs on a checked role or profile is checked too.
+    let role = |name: &str| checked_roles.contains(name);
+    let profile = |name: &str| checked_profiles.contains(name);
+    let roles = desired.roles.iter_mut().filter(|r| role(&r.name));
+    roles.for_each(|r| only_check(&mut r.lifecycle));
+    let policies = desired.role_policies.iter_mut().filter(|p| role(&p.role));
+    policies.for_each(|p| only_check(&mut p.lifecycle));
+    let profiles = desired.instance_profiles.iter_mut();
+    profiles
+        .filter(|p| profile(&p.name))
+        .for_each(|p| only_check(&mut p.lifecycle));
+    let links = desired.profile_roles.iter_mut();
+    links
+        .filter(|l| role(&l.role) || profile(&l.profile))
+        .for_each(|l| only_check(&mut l.lifecycle));
     desired
 }
 

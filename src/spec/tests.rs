@@ -203,19 +203,19 @@ fn an_invalid_profile_arn_is_an_error() {
 
 #[test]
 fn instance_profile_arns_are_recognised() {
-    assert!(validate::is_instance_profile_arn(
+    assert!(arns::is_instance_profile_arn(
         "arn:aws:iam::123456789012:instance-profile/nodes"
     ));
-    assert!(validate::is_instance_profile_arn(
+    assert!(arns::is_instance_profile_arn(
         "arn:aws-cn:iam::123456789012:instance-profile/path/nodes"
     ));
-    assert!(!validate::is_instance_profile_arn(
+    assert!(!arns::is_instance_profile_arn(
         "arn:aws:iam::123456789012:instance-profile/"
     ));
-    assert!(!validate::is_instance_profile_arn(
+    assert!(!arns::is_instance_profile_arn(
         "arn:aws:iam:us-east-1:123456789012:instance-profile/x"
     ));
-    assert!(!validate::is_instance_profile_arn("nodes"));
+    assert!(!arns::is_instance_profile_arn("nodes"));
 }
 
 #[test]
@@ -568,7 +568,7 @@ fn managed_policy_and_role_arns_are_recognised() {
         "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM",
         "arn:aws-cn:iam::123456789012:policy/team/reports-write",
     ] {
-        assert!(validate::is_managed_policy_arn(arn), "{arn}");
+        assert!(arns::is_managed_policy_arn(arn), "{arn}");
     }
     for arn in [
         "arn:aws:iam::123:policy/x",
@@ -578,19 +578,19 @@ fn managed_policy_and_role_arns_are_recognised() {
         "arn:aws:s3:::bucket",
         "AmazonS3ReadOnlyAccess",
     ] {
-        assert!(!validate::is_managed_policy_arn(arn), "{arn}");
+        assert!(!arns::is_managed_policy_arn(arn), "{arn}");
     }
-    assert!(validate::is_role_arn(
+    assert!(arns::is_role_arn(
         "arn:aws:iam::123456789012:role/kiam-server"
     ));
-    assert!(validate::is_role_arn(
+    assert!(arns::is_role_arn(
         "arn:aws-us-gov:iam::123456789012:role/k8s/kiam-server"
     ));
-    assert!(!validate::is_role_arn("arn:aws:iam::aws:role/kiam-server"));
-    assert!(!validate::is_role_arn(
+    assert!(!arns::is_role_arn("arn:aws:iam::aws:role/kiam-server"));
+    assert!(!arns::is_role_arn(
         "arn:aws:iam::123456789012:instance-profile/kiam-server"
     ));
-    assert!(!validate::is_role_arn("arn:aws:iam::123456789012:role/"));
+    assert!(!arns::is_role_arn("arn:aws:iam::123456789012:role/"));
 }
 
 #[test]

@@ -22,12 +22,12 @@ pub(super) fn issuer_discovery_from(
 ) -> Option<IssuerDiscovery> {
     const FIELD: &str = "spec.serviceAccountIssuerDiscovery";
     let block_at = c.loc(raw);
-    let before = c.errors.len();
     let RawIssuerDiscovery {
         discovery_store,
         enable_aws_oidc_provider,
         additional_audiences,
     } = &raw.value;
+    c.unless_problems(|c| {
     let store_field = format!("{FIELD}.discoveryStore");
     let store = c.required_or(
         discovery_store,
@@ -51,11 +51,12 @@ pub(super) fn issuer_discovery_from(
         }
     }
     let store_at = discovery_store.as_ref()?;
-    (c.errors.len() == before).then(|| IssuerDiscovery {
+    Some(IssuerDiscovery {
         discovery_store: store_at.value.clone(),
         enable_aws_oidc_provider: enable_aws_oidc_provider.as_ref().is_some_and(|v| v.value),
         additional_audiences: audiences,
         location: c.loc(store_at),
+    })
     })
 }
 
@@ -211,31 +212,29 @@ fn service_account_name(
 /// `spec.iam.podIdentity`: kube2iam or kiam and the application roles they hand out.
 pub(super) fn pod_identity_from(c: &mut Checker, raw: &At<RawPodIdentity>) -> Option<PodIdentity> {
     let at = c.loc(raw);
-    let before = c.errors.len();
-    let RawPodIdentity {
-        mode,
-        kiam_server_role_arn,
-        roles,
-    } = &raw.value;
-    let mode = mode_of(c, mode.as_ref(), &at);
-    if let Some(arn) = kiam_server_role_arn {
-        check_server_role(c, arn, mode);
-    }
-    let mut seen: BTreeMap<String, SourceLocation> = BTreeMap::new();
-    let pod_roles: Vec<PodRole> = roles
-        .iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(i, role)| pod_role_from(c, role, i, &mut seen))
-        .collect();
-    if c.errors.len() > before {
-        return None;
-    }
-    Some(PodIdentity {
-        mode: mode?,
-        kiam_server_role_arn: kiam_server_role_arn.as_ref().map(|a| a.value.clone()),
-        roles: pod_roles,
-        location: at,
+    let identity = &raw.value;
+    c.unless_problems(|c| {
+        let mode = mode_of(c, identity.mode.as_ref(), &at);
+        if let Some(arn) = &identity.kiam_server_role_arn {
+            check_server_role(c, arn, mode);
+        }
+        let mut seen: BTreeMap<String, SourceLocation> = BTreeMap::new();
+        let pod_roles: Vec<PodRole> = identity
+            .roles
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, role)| pod_role_from(c, role, i, &mut seen))
+            .collect();
+        Some(PodIdentity {
+            mode: mode?,
+            kiam_server_role_arn: identity
+                .kiam_server_role_arn
+                .as_ref()
+                .map(|a| a.value.clone()),
+            roles: pod_roles,
+            location: at,
+        })
     })
 }
 
@@ -400,7 +399,7 @@ fn role_grants(
     at: &SourceLocation,
     field: &str,
 ) -> Option<(Vec<String>, Option<Vec<serde_json::Value>>)> {
-    let before = c.errors.len();
+    c.unless_problems(|c| {
     let mut arns = Vec::new();
     for (i, arn) in policy_arns.iter().flatten().enumerate() {
         if is_managed_policy_arn(&arn.value) {
@@ -431,5 +430,6 @@ fn role_grants(
             "needs policyARNs, inlinePolicy or both; it has neither",
         );
     }
-    (c.errors.len() == before).then_some((arns, statements))
+    Some((arns, statements))
+    })
 }

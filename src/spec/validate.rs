@@ -42,6 +42,19 @@ impl Checker<'_> {
         self.errors.push(InputError::at(at.clone(), field, message));
     }
 
+    /// Runs `check`, and keeps its value only when it found no problem.
+    pub(super) fn unless_problems<T>(
+        &mut self,
+        check: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<T> {
+        let before = self.errors.len();
+        let value = check(self);
+        if self.errors.len() > before {
+            return None;
+        }
+        value
+    }
+
     /// A required string: present and not blank.
     pub(super) fn required(
         &mut self,
@@ -213,36 +226,35 @@ fn checked<T>(
     errors: &mut Vec<InputError>,
     check: impl FnOnce(&mut Checker, Option<String>, RawSpec, SourceLocation) -> Option<T>,
 ) -> Option<T> {
-    let before = errors.len();
     let mut c = Checker {
         file: &doc.file,
         source: &doc.source,
         errors,
     };
-    let name = c.required(
-        &doc.raw.metadata.and_then(|m| m.name),
-        "metadata.name",
-        &doc.at,
-    );
-    let value = check(&mut c, name, doc.raw.spec.unwrap_or_default(), doc.at);
-    if c.errors.len() > before {
-        return None;
-    }
-    value
+    c.unless_problems(|c| {
+        let name = c.required(
+            &doc.raw.metadata.and_then(|m| m.name),
+            "metadata.name",
+            &doc.at,
+        );
+        check(c, name, doc.raw.spec.unwrap_or_default(), doc.at)
+    })
 }
 
 fn check_group_names(groups: &[InstanceGroup], errors: &mut Vec<InputError>) {
-    let mut seen: BTreeMap<&str, &SourceLocation> = BTreeMap::new();
+    let mut first_of: BTreeMap<&str, &SourceLocation> = BTreeMap::new();
     for ig in groups {
-        if let Some(first) = seen.insert(&ig.name, &ig.location) {
-            errors.push(InputError::at(
-                ig.location.clone(),
-                "metadata.name",
-                format!(
-                    "instance group {:?} is defined twice (first at {first})",
-                    ig.name
-                ),
-            ));
-        }
+        let Some(first) = first_of.insert(&ig.name, &ig.location) else {
+            continue;
+        };
+        let message = format!(
+            "instance group {:?} is defined twice (first at {first})",
+            ig.name
+        );
+        errors.push(InputError::at(
+            ig.location.clone(),
+            "metadata.name",
+            message,
+        ));
     }
 }

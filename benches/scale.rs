@@ -19,6 +19,9 @@
 
 #[path = "scale/aws.rs"]
 mod aws;
+#[allow(dead_code)] // The bench renders its own pod roles into the tests' cluster.
+#[path = "../tests/common/spec.rs"]
+mod cluster_yaml;
 #[path = "scale/proxy.rs"]
 mod proxy;
 #[path = "scale/run.rs"]

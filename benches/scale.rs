@@ -22,7 +22,8 @@ mod aws;
 #[allow(dead_code)] // The bench renders its own pod roles into the tests' cluster.
 #[path = "../tests/common/spec.rs"]
 mod cluster_yaml;
-#[path = "scale/proxy.rs"]
+#[allow(dead_code)] // The bench counts, records and delays; it injects no faults.
+#[path = "../tests/common/proxy.rs"]
 mod proxy;
 #[path = "scale/run.rs"]
 mod run;
@@ -35,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use proxy::Proxy;
+use proxy::RecordingProxy;
 use run::Run;
 
 /// rolecall's default, and the baselines' concurrency.
@@ -188,7 +189,7 @@ struct Bench {
     dir: PathBuf,
     run_id: String,
     direct: aws::Clients,
-    counting: Arc<Proxy>,
+    counting: Arc<RecordingProxy>,
     via_proxy: aws::Clients,
     policy_arn: String,
     /// The peak RSS the measuring helper passes on, in KiB.
@@ -228,11 +229,7 @@ async fn bench_main() {
     .await
     .expect("measure the helper's floor");
     let direct = aws::Clients::new(&cfg.endpoint).await;
-    let counting = Arc::new(
-        Proxy::start(&cfg.endpoint, Duration::ZERO)
-            .await
-            .expect("start the counting proxy"),
-    );
+    let counting = Arc::new(RecordingProxy::start_without_nagle(&cfg.endpoint).await);
     let via_proxy = aws::Clients::new(&counting.endpoint).await;
     let policy_arn = aws::create_managed_policy(&direct.iam, &format!("rolecall-bench-{run_id}"))
         .await
@@ -290,10 +287,22 @@ impl Bench {
         (spec, changed)
     }
 
+    /// A proxy that holds every request for the configured delay before passing it on, and
+    /// clients through it. The delay stands in for the round trip to IAM's global endpoint:
+    /// LocalStack answers on loopback in about 6 ms, a real account in tens of milliseconds.
+    /// Each request is held on its own connection, so requests in flight at once wait at
+    /// once, as on a real network.
+    async fn delaying_proxy(&self) -> (RecordingProxy, aws::Clients) {
+        let slow = RecordingProxy::start_without_nagle(&self.cfg.endpoint).await;
+        slow.delay(self.cfg.delay);
+        let via_slow = aws::Clients::new(&slow.endpoint).await;
+        (slow, via_slow)
+    }
+
     /// `rolecall update -f spec [--yes] --fetch F --concurrency C` through `proxy`.
     async fn rolecall(
         &self,
-        proxy: &Proxy,
+        proxy: &RecordingProxy,
         spec: &Path,
         yes: bool,
         fetch: Fetch,
@@ -451,7 +460,7 @@ impl Bench {
     /// takes seconds). Returns the median no-op run, whether it was a no-op, and the minimum.
     async fn noop_and_minimum(
         &self,
-        proxy: &Proxy,
+        proxy: &RecordingProxy,
         via: &aws::Clients,
         spec: &Path,
         fetch: Fetch,
@@ -533,10 +542,7 @@ impl Bench {
     /// cluster (`spec`) against its bare minimum, and a first apply of a fresh cluster against
     /// the bare writes to yet another.
     async fn latency_check(&self, n: usize, spec: &Path, sequential_calls: u64) -> LatencyCheck {
-        let slow = Proxy::start(&self.cfg.endpoint, self.cfg.delay)
-            .await
-            .expect("start the delaying proxy");
-        let via_slow = aws::Clients::new(&slow.endpoint).await;
+        let (slow, via_slow) = self.delaying_proxy().await;
         let (noop, _, minimum) = self
             .noop_and_minimum(&slow, &via_slow, spec, Fetch::Auto, n, "latency-noop")
             .await;
@@ -586,10 +592,7 @@ impl Bench {
     /// The no-op plan of a converged cluster through a proxy that holds each request for
     /// the configured delay, at each concurrency level, with the baselines through it too.
     async fn delay_experiment(&self, cluster: &str, n: usize, spec: &Path) -> DelayResult {
-        let slow = Proxy::start(&self.cfg.endpoint, self.cfg.delay)
-            .await
-            .expect("start the delaying proxy");
-        let via_slow = aws::Clients::new(&slow.endpoint).await;
+        let (slow, via_slow) = self.delaying_proxy().await;
         let mut rows = Vec::new();
         let mut records = Vec::new();
         for &c in &self.cfg.levels {

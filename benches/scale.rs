@@ -19,6 +19,8 @@
 
 #[path = "scale/aws.rs"]
 mod aws;
+#[path = "scale/baselines.rs"]
+mod baselines;
 #[allow(dead_code)] // The bench renders its own pod roles into the tests' cluster.
 #[path = "../tests/common/spec.rs"]
 mod cluster_yaml;

@@ -12,7 +12,7 @@ use crate::proxy::RecordingProxy;
 use crate::results::{
     DelayResult, DelayRow, Fetch, LatencyCheck, Minimum, Phase, SizeResult, StrategyResult,
 };
-use crate::{aws, run, spec, Config, CONCURRENCY};
+use crate::{aws, baselines, run, spec, Config, CONCURRENCY};
 
 pub struct Bench {
     pub cfg: Config,
@@ -136,7 +136,7 @@ impl Bench {
     /// Everything for one size: the three strategies, each on its own cluster, then the
     /// baselines.
     pub async fn size(&self, n: usize) -> (SizeResult, Option<DelayResult>) {
-        let account_roles = aws::account_roles(&self.direct)
+        let account_roles = baselines::account_roles(&self.direct)
             .await
             .expect("count the account's roles");
         eprintln!("scale: N={n}: the account holds {account_roles} roles before");
@@ -179,7 +179,7 @@ impl Bench {
 
             if k + 1 == order.len() {
                 // The converged cluster, read one object at a time as kops does.
-                let reader = aws::sequential_reader(via, &cluster, n);
+                let reader = baselines::sequential_reader(via, &cluster, n);
                 let read = counted(counting, reader, "sequential reader").await;
                 sequential = Some(read);
                 if n == self.cfg.delay_n && !self.cfg.levels.is_empty() {
@@ -211,7 +211,8 @@ impl Bench {
 
         // The bare writes of a first apply, to another cluster's names.
         let cluster = format!("{}-{n}-bw.k8s.local", self.run_id);
-        let writes = aws::bare_writes(&self.via_proxy, &cluster, n, &self.policy_arn, CONCURRENCY);
+        let writes =
+            baselines::bare_writes(&self.via_proxy, &cluster, n, &self.policy_arn, CONCURRENCY);
         let bare_writes = counted(&self.counting, writes, "bare writes").await;
         self.clean_up(&cluster, n).await;
         let size = SizeResult {
@@ -270,10 +271,14 @@ impl Bench {
             }
             noops.push(run);
             let (took, calls) = if bulk {
-                let pages = async { aws::authorization_details(via).await.map(|(took, _)| took) };
+                let pages = async {
+                    baselines::authorization_details(via)
+                        .await
+                        .map(|(took, _)| took)
+                };
                 counted(proxy, pages, "GAAD baseline").await
             } else {
-                let replay = aws::replay(via, records, CONCURRENCY);
+                let replay = baselines::replay(via, records, CONCURRENCY);
                 counted(proxy, replay, "replay baseline").await
             };
             minimum_calls = calls;
@@ -322,7 +327,7 @@ impl Bench {
             .first_apply(&slow, &fresh, &fresh_spec, Fetch::Auto, CONCURRENCY, label)
             .await;
         let writes = format!("{}-{n}-lw.k8s.local", self.run_id);
-        let bare = aws::bare_writes(&via_slow, &writes, n, &self.policy_arn, CONCURRENCY);
+        let bare = baselines::bare_writes(&via_slow, &writes, n, &self.policy_arn, CONCURRENCY);
         let bare_writes = counted(&slow, bare, "bare writes").await;
         for cluster in [&fresh, &writes] {
             self.clean_up(cluster, n).await;
@@ -394,16 +399,16 @@ impl Bench {
             });
         }
         let fresh = format!("{}-{n}-dbw.k8s.local", self.run_id);
-        let writes = aws::bare_writes(&via_slow, &fresh, n, &self.policy_arn, CONCURRENCY);
+        let writes = baselines::bare_writes(&via_slow, &fresh, n, &self.policy_arn, CONCURRENCY);
         let bare_writes = counted(&slow, writes, "bare writes").await;
         self.clean_up(&fresh, n).await;
-        let reader = aws::sequential_reader(&via_slow, cluster, n);
+        let reader = baselines::sequential_reader(&via_slow, cluster, n);
         let sequential = counted(&slow, reader, "sequential reader").await;
         let replay = if records.is_empty() {
             (Duration::ZERO, 0)
         } else {
             let count = records.len() as u64;
-            let took = aws::replay(&via_slow, records, CONCURRENCY)
+            let took = baselines::replay(&via_slow, records, CONCURRENCY)
                 .await
                 .expect("replay");
             (took, count)

@@ -51,6 +51,11 @@ fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }
 
+/// A phase's wall time, calls and peak RSS: three cells of a table row.
+fn phase_cells(p: &Phase) -> String {
+    format!("{} | {} | {:.1}", secs(p.run.wall), p.total(), p.mib())
+}
+
 fn ops(calls: &BTreeMap<String, u64>) -> String {
     calls
         .iter()
@@ -113,11 +118,9 @@ fn phases_table(w: &mut String, sizes: &[SizeResult]) {
             let (bw, bw_calls) = size.bare_writes;
             let _ = writeln!(
                 w,
-                "| {} | {fetch} | first apply | {} | {} | {:.1} | {} (bare writes, {bw_calls} calls) | {:.2}x | | |",
+                "| {} | {fetch} | first apply | {} | {} (bare writes, {bw_calls} calls) | {:.2}x | | |",
                 size.n,
-                secs(s.apply.run.wall),
-                s.apply.total(),
-                s.apply.mib(),
+                phase_cells(&s.apply),
                 secs(bw),
                 ratio(s.apply.run.wall, bw),
             );
@@ -126,11 +129,9 @@ fn phases_table(w: &mut String, sizes: &[SizeResult]) {
             let note = if s.noop_is_noop { "" } else { " (NOT a no-op)" };
             let _ = writeln!(
                 w,
-                "| {} | {fetch} | no-op plan{note} | {} | {} | {:.1} | {} ({what}: {min_calls} calls) | {:.2}x | {} | {:.1}x |",
+                "| {} | {fetch} | no-op plan{note} | {} | {} ({what}: {min_calls} calls) | {:.2}x | {} | {:.1}x |",
                 size.n,
-                secs(s.noop.run.wall),
-                s.noop.total(),
-                s.noop.mib(),
+                phase_cells(&s.noop),
                 secs(*min),
                 ratio(s.noop.run.wall, *min),
                 secs(seq),
@@ -138,11 +139,9 @@ fn phases_table(w: &mut String, sizes: &[SizeResult]) {
             );
             let _ = writeln!(
                 w,
-                "| {} | {fetch} | 10% change | {} | {} | {:.1} | | | | |",
+                "| {} | {fetch} | 10% change | {} | | | | |",
                 size.n,
-                secs(s.change.run.wall),
-                s.change.total(),
-                s.change.mib(),
+                phase_cells(&s.change),
             );
         }
     }
@@ -270,11 +269,9 @@ fn latency_table(w: &mut String, bench: &Bench, n: usize, l: &LatencyCheck) {
     let _ = writeln!(w, "|---|---|---|---|---|---|---|");
     let _ = writeln!(
         w,
-        "| no-op plan (auto: {}) | {} | {} | {:.1} | {} ({}) | {} | {:.2}x |",
+        "| no-op plan (auto: {}) | {} | {} ({}) | {} | {:.2}x |",
         l.noop.resolved().arg(),
-        secs(l.noop.run.wall),
-        l.noop.total(),
-        l.noop.mib(),
+        phase_cells(&l.noop),
         secs(l.minimum.1),
         l.minimum.0,
         l.minimum.2,
@@ -282,10 +279,8 @@ fn latency_table(w: &mut String, bench: &Bench, n: usize, l: &LatencyCheck) {
     );
     let _ = writeln!(
         w,
-        "| first apply (auto) | {} | {} | {:.1} | {} (bare writes) | {} | {:.2}x |",
-        secs(l.apply.run.wall),
-        l.apply.total(),
-        l.apply.mib(),
+        "| first apply (auto) | {} | {} (bare writes) | {} | {:.2}x |",
+        phase_cells(&l.apply),
         secs(l.bare_writes.0),
         l.bare_writes.1,
         ratio(l.apply.run.wall, l.bare_writes.0)

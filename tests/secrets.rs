@@ -107,7 +107,7 @@ fn spec_file(test: &str) -> String {
 }
 
 fn assert_one_line_error(run: &Run, starts: &str) {
-    assert_eq!(run.code, 1, "{run:?}");
+    run.assert_code(1);
     assert_eq!(run.stdout, "", "{run:?}");
     assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
     assert!(run.stderr.starts_with(starts), "{run:?}");
@@ -134,7 +134,7 @@ async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
             // rolecall_with_env puts `--endpoint-url <bad>` after the arguments.
             let run = common::rolecall_with_env(bad, &[command, "-f", &spec], &ENV).await;
             assert_one_line_error(&run, "Error: --endpoint-url <URL>: ");
-            assert!(run.stderr.contains(&format!("{bad:?}")), "{run:?}");
+            run.assert_stderr_has(&format!("{bad:?}"));
         }
     }
     // A value with a line break stays on the error's one line.
@@ -166,29 +166,7 @@ async fn a_malformed_account_id_is_one_line_naming_the_flag() {
         &ENV,
     )
     .await;
-    assert_eq!(good.code, 0, "{good:?}");
-}
-
-/// rolecall with these variables and no `--endpoint-url`.
-async fn rolecall_without_endpoint_flag(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let home = std::env::temp_dir().join("rolecall-tests-empty-home");
-    std::fs::create_dir_all(&home).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .envs(env.iter().copied())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("run rolecall");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    good.assert_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -225,7 +203,7 @@ async fn a_malformed_aws_endpoint_url_is_one_line_and_sends_nothing() {
             }
         }
         env.push((variable, bad));
-        let run = rolecall_without_endpoint_flag(&args, &env).await;
+        let run = common::rolecall_args(&args, &env).await;
         assert_one_line_error(&run, &format!("Error: {variable}: {bad:?} "));
         listener.set_nonblocking(true).unwrap();
         assert!(

@@ -98,6 +98,14 @@ impl ClusterYaml {
         self
     }
 
+    /// IRSA: an OIDC provider rolecall manages, and one service account `namespace/account`
+    /// granted the managed policy `policy_arn`.
+    pub fn with_service_account(self, account: &str, namespace: &str, policy_arn: &str) -> Self {
+        let discovery = issuer_discovery(&self.name);
+        self.with_spec(&discovery)
+            .with_iam(&service_account_permissions(account, namespace, policy_arn))
+    }
+
     pub fn with_node_profile(mut self, arn: &str) -> Self {
         self.node_profile = Some(arn.to_string());
         self

@@ -1,6 +1,7 @@
 //! Runs the built `rolecall` binary once: wall time, exit code, peak memory (the child's own
 //! `ru_maxrss`, from `wait4` in a small helper process), and the calls rolecall counted itself
-//! (`--calls-json`).
+//! (`--calls-json`); and checks, before any run, that the binary is there, current and has
+//! the flags the benchmark needs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

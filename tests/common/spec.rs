@@ -1,6 +1,6 @@
-//! The one generator of kops cluster YAML, written as users write it: for the unit tests
-//! (src/test_spec.rs), the integration tests (tests/common) and the scale bench
-//! (benches/scale/spec.rs), which include this file with `#[path]`. Pure std: it writes
+//! The one generator of kops cluster YAML, written as users write it, for the unit tests,
+//! the integration tests and the scale bench: src/test_spec.rs and benches/scale.rs include
+//! this file with `#[path]`, tests/common/mod.rs as its module `spec`. Pure std: it writes
 //! text and reads nothing, so that every user can include it.
 
 /// The instance groups of a generated cluster: a master, a node and a bastion group.

@@ -122,14 +122,15 @@ const ENV: [(&str, &str); 3] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
     let spec = spec_file("endpoint-flag");
-    for bad in [
+    let bad_urls = [
         "not a url",
         "localhost:4566",
         "ftp://localhost:4566",
         "http://",
         "http://localhost:99999",
         "",
-    ] {
+    ];
+    for bad in bad_urls {
         for command in ["update", "annotations"] {
             // rolecall_with_env puts `--endpoint-url <bad>` after the arguments.
             let run = common::rolecall_with_env(bad, &[command, "-f", &spec], &ENV).await;
@@ -146,26 +147,21 @@ async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_account_id_is_one_line_naming_the_flag() {
     let spec = spec_file("account-id");
-    for bad in [
+    let annotations = |id| {
+        let args = ["annotations", "-f", &spec, "--account-id", id];
+        async move { common::rolecall_with_env("http://127.0.0.1:9", &args, &ENV).await }
+    };
+    let bad_ids = [
         "12345678901",
         "1234567890123",
         "12345678901a",
         "123456789012\n---\napiVersion: v1\nkind: Secret",
-    ] {
-        let run = common::rolecall_with_env(
-            "http://127.0.0.1:9",
-            &["annotations", "-f", &spec, "--account-id", bad],
-            &ENV,
-        )
-        .await;
+    ];
+    for bad in bad_ids {
+        let run = annotations(bad).await;
         assert_one_line_error(&run, "Error: --account-id <ID>: ");
     }
-    let good = common::rolecall_with_env(
-        "http://127.0.0.1:9",
-        &["annotations", "-f", &spec, "--account-id", "123456789012"],
-        &ENV,
-    )
-    .await;
+    let good = annotations("123456789012").await;
     good.assert_code(0);
 }
 

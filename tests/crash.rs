@@ -77,14 +77,14 @@ async fn a_run_killed_mid_apply_is_finished_by_the_next() {
     );
 
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     // The kills left work to do, and this run did it.
-    assert!(run.stdout.contains("\nApplied "), "{run:?}");
+    run.assert_stdout_has("\nApplied ");
     assert_account_matches(&c.desired()).await;
     c.proxy.clear();
     let again = c.dry_run().await;
     assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
-    assert!(c.proxy.writes().is_empty());
+    c.assert_no_writes();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,7 +115,7 @@ async fn two_applies_at_once_end_in_the_desired_state_without_false_success() {
     }
     // Whatever each said, one more run converges, and the account has no duplicate.
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_account_matches(&c.desired()).await;
     assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
     let _ = succeeded;

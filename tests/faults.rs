@@ -35,7 +35,7 @@ async fn throttling_and_server_errors_are_retried_until_they_pass() {
         fault(503, "ServiceUnavailable", "service unavailable", 1),
     );
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_eq!(
         count(&c, "CreateRole"),
         3 + 2,
@@ -69,7 +69,7 @@ async fn a_principal_or_object_not_yet_visible_is_waited_out() {
         ),
     );
     let run = c.run(&["--yes", "--consistency-timeout", "60"]).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_eq!(count(&c, "CreateRole"), 3 + 2);
     assert_eq!(count(&c, "AddRoleToInstanceProfile"), 3 + 2);
     assert_account_matches(&c.desired()).await;
@@ -88,19 +88,16 @@ async fn a_wait_that_never_ends_gives_up_at_the_deadline_and_the_next_run_finish
         ),
     );
     let run = c.run(&["--yes", "--consistency-timeout", "2"]).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout.contains("(still failing after waiting"),
-        "{run:?}"
-    );
-    assert!(run.stderr.contains("run again"), "{run:?}");
+    run.assert_code(1);
+    run.assert_stdout_has("(still failing after waiting");
+    run.assert_stderr_has("run again");
 
     c.proxy.fail(
         "AddRoleToInstanceProfile",
         fault(404, "NoSuchEntity", "x", 0),
     );
     let again = c.apply().await;
-    assert_eq!(again.code, 0, "{again:?}");
+    again.assert_code(0);
     assert_account_matches(&c.desired()).await;
 }
 
@@ -132,10 +129,7 @@ async fn terminal_errors_fail_at_once_with_aws_message() {
         c.proxy.fail(action, fault(400, code, message, 1));
         let run = c.apply().await;
         assert_eq!(run.code, 1, "{action} {code}: {run:?}");
-        assert!(
-            run.stdout.contains(&format!("{code}: {message}")),
-            "{run:?}"
-        );
+        run.assert_stdout_has(&format!("{code}: {message}"));
         // One call per master, node and bastion object: the failed one was not retried.
         assert_eq!(count(&c, action), 3, "{action} {code} was not retried");
     }
@@ -155,7 +149,7 @@ async fn pod_roles_converge_through_throttling_errors_and_resets_at_a_set_rate()
         ],
     );
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_account_matches(&c.desired()).await;
     let again = c.dry_run().await;
     assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
@@ -179,7 +173,7 @@ async fn answers_held_past_the_attempt_timeout_are_retried_and_nothing_is_duplic
     // past the 1 s attempt timeout, so rolecall retries a write that already happened.
     c.proxy.stall(3, std::time::Duration::from_secs(3));
     let run = c.run(&["--yes", "--attempt-timeout", "1"]).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let stalled = c.proxy.stalled();
     assert!(
         stalled
@@ -210,10 +204,10 @@ async fn when_retries_run_out_the_run_says_what_is_left_and_the_next_finishes() 
         fault(400, "Throttling", "Rate exceeded", usize::MAX),
     );
     let run = c.run(&["--yes", "--max-attempts", "2"]).await;
-    assert_eq!(run.code, 1, "{run:?}");
+    run.assert_code(1);
     // Each of the three inline policies was tried twice, then reported with AWS's message.
     assert_eq!(count(&c, "PutRolePolicy"), 3 * 2, "{run:?}");
-    assert!(run.stdout.contains("Throttling: Rate exceeded"), "{run:?}");
+    run.assert_stdout_has("Throttling: Rate exceeded");
     assert!(
         run.stderr.contains("stopped after 3 failed change(s)")
             && run.stderr.contains("applied,")
@@ -222,12 +216,12 @@ async fn when_retries_run_out_the_run_says_what_is_left_and_the_next_finishes() 
         "{run:?}"
     );
     // What was applied stays applied: the roles exist already.
-    assert!(run.stdout.contains("CreateRole"), "{run:?}");
+    run.assert_stdout_has("CreateRole");
 
     c.proxy
         .fail("PutRolePolicy", fault(400, "Throttling", "x", 0));
     let again = c.apply().await;
-    assert_eq!(again.code, 0, "{again:?}");
+    again.assert_code(0);
     assert_account_matches(&c.desired()).await;
     assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
 }
@@ -246,13 +240,9 @@ async fn a_refused_create_is_success_only_when_the_account_holds_what_was_wanted
         ),
     );
     let run = c.apply().await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("EntityAlreadyExists: Role with name x already exists. (and what the account holds is not what the spec wants"),
-        "{run:?}"
-    );
+    run.assert_code(1);
+    run.assert_stdout_has("EntityAlreadyExists: Role with name x already exists. (and what the account holds is not what the spec wants");
     let again = c.apply().await;
-    assert_eq!(again.code, 0, "{again:?}");
+    again.assert_code(0);
     assert_account_matches(&c.desired()).await;
 }

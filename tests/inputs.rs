@@ -19,7 +19,7 @@ async fn refused(test: &str, text: &str, extra: &[&str]) -> (String, String) {
     let mut args = vec!["update", "-f", path.as_str(), "--yes"];
     args.extend_from_slice(extra);
     let run = rolecall(&proxy.endpoint, &args).await;
-    assert_eq!(run.code, 1, "{run:?}");
+    run.assert_code(1);
     assert!(
         proxy.actions().is_empty(),
         "requests reached AWS: {:?}",
@@ -31,6 +31,13 @@ async fn refused(test: &str, text: &str, extra: &[&str]) -> (String, String) {
 
 fn cluster() -> String {
     ClusterYaml::new("inputs.k8s.local").render()
+}
+
+/// Runs rolecall on `text` (see [`refused`]) and asserts its one error: `message` at
+/// `place` (`line:column`) of the file.
+async fn assert_refused_at(test: &str, text: &str, place: &str, message: &str) {
+    let (err, path) = refused(test, text, &[]).await;
+    assert_eq!(err, format!("Error: {path}:{place}: {message}\n"), "{test}");
 }
 
 /// The 1-based line of the first occurrence of `needle`.
@@ -80,12 +87,8 @@ async fn no_cluster_or_two() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_instance_group_role() {
     let text = cluster().replace("role: Bastion", "role: Jumphost");
-    let (err, path) = refused("role", &text, &[]).await;
-    let line = line_of(&text, "role: Jumphost");
-    assert_eq!(
-        err,
-        format!("Error: {path}:{line}:9: spec.role: unknown instance group role \"Jumphost\"; valid roles are Master, Node and Bastion\n")
-    );
+    let place = format!("{}:9", line_of(&text, "role: Jumphost"));
+    assert_refused_at("role", &text, &place, "spec.role: unknown instance group role \"Jumphost\"; valid roles are Master, Node and Bastion").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -109,12 +112,8 @@ async fn two_roles_on_one_profile_and_an_invalid_profile_arn() {
         "  role: Node\n",
         "  role: Node\n  iam:\n    profile: nodes-profile\n",
     );
-    let (err, path) = refused("bad-arn", &text, &[]).await;
-    let line = line_of(&text, "profile: nodes-profile");
-    assert_eq!(
-        err,
-        format!("Error: {path}:{line}:14: spec.iam.profile: \"nodes-profile\" is not an instance profile ARN such as arn:aws:iam::123456789012:instance-profile/name\n")
-    );
+    let place = format!("{}:14", line_of(&text, "profile: nodes-profile"));
+    assert_refused_at("bad-arn", &text, &place, "spec.iam.profile: \"nodes-profile\" is not an instance profile ARN such as arn:aws:iam::123456789012:instance-profile/name").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -122,12 +121,8 @@ async fn additional_policies_bad_json_bad_effect_unknown_key() {
     let bad_json = ClusterYaml::new("inputs.k8s.local")
         .with_node_policy("[\n  {\"Effect\": \"Allow\",\n   \"Action\": [\"sqs:*\",]}\n]")
         .render();
-    let (err, path) = refused("bad-json", &bad_json, &[]).await;
-    let line = line_of(&bad_json, "      [");
-    assert_eq!(
-        err,
-        format!("Error: {path}:{line}:7: spec.additionalPolicies.node: is not valid JSON: trailing comma at line 3 column 23 of the policy\n")
-    );
+    let place = format!("{}:7", line_of(&bad_json, "      ["));
+    assert_refused_at("bad-json", &bad_json, &place, "spec.additionalPolicies.node: is not valid JSON: trailing comma at line 3 column 23 of the policy").await;
     let bad_effect = ClusterYaml::new("inputs.k8s.local")
         .with_node_policy(r#"[{"Effect": "Permit", "Action": "s3:*", "Resource": "*"}]"#)
         .render();
@@ -221,23 +216,13 @@ async fn no_region_or_no_credentials() {
         ],
     )
     .await;
-    assert_eq!(no_region.code, 1, "{no_region:?}");
-    assert!(
-        no_region
-            .stderr
-            .contains("Error: no AWS region: set AWS_REGION"),
-        "{no_region:?}"
-    );
+    no_region.assert_code(1);
+    no_region.assert_stderr_has("Error: no AWS region: set AWS_REGION");
 
     let no_credentials =
         rolecall_with_env(&proxy.endpoint, &args, &[("AWS_REGION", "us-east-1")]).await;
-    assert_eq!(no_credentials.code, 1, "{no_credentials:?}");
-    assert!(
-        no_credentials
-            .stderr
-            .contains("Error: no AWS credentials found"),
-        "{no_credentials:?}"
-    );
+    no_credentials.assert_code(1);
+    no_credentials.assert_stderr_has("Error: no AWS credentials found");
     assert!(proxy.actions().is_empty(), "{:?}", proxy.actions());
 }
 
@@ -282,12 +267,8 @@ async fn statements_iam_would_refuse() {
         let text = ClusterYaml::new("inputs.k8s.local")
             .with_node_policy(statements)
             .render();
-        let (err, path) = refused(test, &text, &[]).await;
-        assert_eq!(
-            err,
-            format!("Error: {path}:{}: {FIELD}: {message}\n", place_of(&text, needle)),
-            "{test}"
-        );
+        let place = place_of(&text, needle);
+        assert_refused_at(test, &text, &place, &format!("{FIELD}: {message}")).await;
     }
 }
 
@@ -297,11 +278,8 @@ async fn a_bare_kms_key_id() {
         "kmsKeyId: arn:aws:kms:us-east-1:000000000000:key/test-key",
         "kmsKeyId: key-id-1",
     );
-    let (err, path) = refused("bare-kms-key", &text, &[]).await;
-    assert_eq!(
-        err,
-        format!("Error: {path}:{}: spec.etcdClusters[0].etcdMembers[0].kmsKeyId: \"key-id-1\" is not a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab; kops grants the masters this key as a policy Resource, where IAM takes only ARNs\n", place_of(&text, "key-id-1"))
-    );
+    let place = place_of(&text, "key-id-1");
+    assert_refused_at("bare-kms-key", &text, &place, "spec.etcdClusters[0].etcdMembers[0].kmsKeyId: \"key-id-1\" is not a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab; kops grants the masters this key as a policy Resource, where IAM takes only ARNs").await;
 }
 
 /// Issue 11 point 6: namespaces end up in the YAML for `kubectl apply`, where a newline
@@ -322,12 +300,8 @@ async fn pod_role_namespaces_that_are_not_kubernetes_names() {
                 "    podIdentity:\n      mode: kube2iam\n      roles:\n      - name: billing\n        namespaces: {namespaces}\n        policyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n"
             ))
             .render();
-        let (err, path) = refused(test, &text, &[]).await;
-        let value = &namespaces[1..];
-        assert_eq!(
-            err,
-            format!("Error: {path}:{}: {field}: {shown} is not a valid Kubernetes namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit\n", place_of(&text, value)),
-            "{test}"
-        );
+        let place = place_of(&text, &namespaces[1..]);
+        let message = format!("{field}: {shown} is not a valid Kubernetes namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit");
+        assert_refused_at(test, &text, &place, &message).await;
     }
 }

@@ -5,11 +5,20 @@
 mod common;
 
 use common::cluster::{Cluster, NO_CHANGES};
-use common::iam_client;
 use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
-use common::{managed_policy, role_exists};
+use common::{
+    add_role_to_instance_profile, create_instance_profile, create_role, iam_client, managed_policy,
+    oidc_audiences, put_role_policy, role_exists, role_id, set_trust, ALLOW_S3, EC2_TRUST,
+};
 
 const ACCOUNT: &str = "000000000000";
+/// A trust policy for another account: what a hand-made change puts on a role.
+const FOREIGN_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The IAM role of pod role `short` of `cluster`.
+fn pod_role(short: &str, cluster: &str) -> String {
+    format!("{short}.pods.{cluster}")
+}
 
 fn arn(role: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/{role}")
@@ -17,17 +26,6 @@ fn arn(role: &str) -> String {
 
 async fn trust_of(role: &str) -> serde_json::Value {
     serde_json::from_str(&common::trust_policy(role).await).unwrap()
-}
-
-async fn role_id(role: &str) -> String {
-    let out = iam_client()
-        .await
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
-    out.role().unwrap().role_id().to_string()
 }
 
 async fn inline(role: &str, name: &str) -> Option<serde_json::Value> {
@@ -62,14 +60,8 @@ async fn cluster_with_policy(test: &str) -> (String, String, String) {
 /// `namespace/account` granted a managed policy made for it: (cluster, that policy's ARN).
 async fn irsa_cluster(test: &str, namespace: &str, account: &str) -> (Cluster, String) {
     let (name, _, readonly) = cluster_with_policy(test).await;
-    let discovery = issuer_discovery(&name);
-    let permissions = format!(
-        "    serviceAccountExternalPermissions:\n    - name: {account}\n      namespace: {namespace}\n      aws:\n        policyARNs: [{readonly}]\n"
-    );
     let c = Cluster::new_named(&name, |n| {
-        ClusterYaml::new(n)
-            .with_spec(&discovery)
-            .with_iam(&permissions)
+        ClusterYaml::new(n).with_service_account(account, namespace, &readonly)
     })
     .await;
     (c, readonly)
@@ -79,22 +71,11 @@ async fn irsa_cluster(test: &str, namespace: &str, account: &str) -> (Cluster, S
 async fn assert_trust_restored(c: &Cluster, role: &str) {
     let id = role_id(role).await;
     let expected = trust_of(role).await;
-    iam_client()
-        .await
-        .update_assume_role_policy()
-        .role_name(role)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    set_trust(role, FOREIGN_TRUST).await;
     c.proxy.clear();
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout
-            .contains(&format!("  IAMRole/{role}\n  \tTrustPolicy\n")),
-        "{run:?}"
-    );
+    run.assert_code(0);
+    run.assert_stdout_has(&format!("  IAMRole/{role}\n  \tTrustPolicy\n"));
     assert_eq!(c.proxy.writes(), vec!["UpdateAssumeRolePolicy"]);
     assert_eq!(trust_of(role).await, expected);
     assert_eq!(role_id(role).await, id, "restored in place, not recreated");
@@ -108,13 +89,13 @@ async fn kube2iam_roles_trust_the_node_role_and_removed_ones_are_deleted_only_wh
     };
     let c = Cluster::new_named(&name, |_| yaml(&["billing", "ops"])).await;
     let (billing, ops, nodes) = (
-        format!("billing.pods.{name}"),
-        format!("ops.pods.{name}"),
-        format!("nodes.{name}"),
+        pod_role("billing", &name),
+        pod_role("ops", &name),
+        c.role("nodes"),
     );
 
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     for role in [&billing, &ops] {
         assert_eq!(
             trust_of(role).await["Statement"][0]["Principal"]["AWS"],
@@ -133,48 +114,27 @@ async fn kube2iam_roles_trust_the_node_role_and_removed_ones_are_deleted_only_wh
         "the node role may assume exactly the application roles, not *"
     );
 
-    c.proxy.clear();
-    let again = c.apply().await;
-    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
-    assert!(
-        c.proxy.writes().is_empty(),
-        "writes: {:?}",
-        c.proxy.writes()
-    );
+    c.apply_again_quietly().await;
 
     assert_trust_restored(&c, &billing).await;
 
     // A role of the same kind of name that someone else made, untagged: never touched.
     let foreign = format!("legacy.pods.{name}");
-    iam_client()
-        .await
-        .create_role()
-        .role_name(&foreign)
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    create_role(&foreign, EC2_TRUST, None).await;
 
     c.rewrite(yaml(&["billing"]));
     c.proxy.clear();
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout
-            .contains(&format!("DeleteRole                IAMRole/{ops}")),
-        "{run:?}"
-    );
+    run.assert_code(0);
+    run.assert_stdout_has(&format!("DeleteRole                IAMRole/{ops}"));
     assert!(!role_exists(&ops).await, "the owned role is deleted");
     assert!(
         role_exists(&foreign).await,
         "the untagged role is left alone"
     );
-    assert!(
-        run.stdout.contains(&format!(
-            "  IAMRole/{foreign}\n  \tis named like a pod role"
-        )),
-        "{run:?}"
-    );
+    run.assert_stdout_has(&format!(
+        "  IAMRole/{foreign}\n  \tis named like a pod role"
+    ));
     assert!(c.proxy.writes_naming(&foreign).is_empty());
     let grant = inline(&nodes, &format!("kube2iam.{nodes}")).await.unwrap();
     assert_eq!(
@@ -190,21 +150,15 @@ async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
         ClusterYaml::new(n).with_iam(&pod_identity("kiam", &readonly, &["billing"]))
     })
     .await;
-    let (server, billing, masters) = (
-        format!("kiam-server.{name}"),
-        format!("billing.pods.{name}"),
-        format!("masters.{name}"),
-    );
+    let server = format!("kiam-server.{name}");
+    let (billing, masters) = (pod_role("billing", &name), c.role("masters"));
 
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout.contains(&format!(
-            "kiam: run the kiam server with --assume-role-arn={}",
-            arn(&server)
-        )),
-        "{run:?}"
-    );
+    run.assert_code(0);
+    run.assert_stdout_has(&format!(
+        "kiam: run the kiam server with --assume-role-arn={}",
+        arn(&server)
+    ));
     assert_eq!(
         trust_of(&server).await["Statement"][0]["Principal"]["AWS"],
         serde_json::json!(arn(&masters))
@@ -222,32 +176,22 @@ async fn kiam_chains_masters_to_the_server_role_to_the_application_roles() {
         serde_json::json!([arn(&billing)])
     );
 
-    c.proxy.clear();
-    let again = c.apply().await;
-    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
-    assert!(
-        c.proxy.writes().is_empty(),
-        "writes: {:?}",
-        c.proxy.writes()
-    );
+    c.apply_again_quietly().await;
 
     assert_trust_restored(&c, &billing).await;
 
     let annotations =
         common::rolecall(&c.proxy.endpoint, &["annotations", "-f", &c.spec_path]).await;
-    assert_eq!(annotations.code, 0, "{annotations:?}");
-    assert!(
-        annotations.stdout.contains(&format!(
-            "    iam.amazonaws.com/permitted: '^({})$'\n",
-            arn(&billing).replace('.', "\\.")
-        )),
-        "{annotations:?}"
-    );
+    annotations.assert_code(0);
+    annotations.assert_stdout_has(&format!(
+        "    iam.amazonaws.com/permitted: '^({})$'\n",
+        arn(&billing).replace('.', "\\.")
+    ));
 
     // Removing the last role deletes it; the server role stays while kiam is configured.
     c.rewrite(ClusterYaml::new(&name).with_iam(&pod_identity("kiam", &readonly, &[])));
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert!(!role_exists(&billing).await);
     assert!(role_exists(&server).await);
 }
@@ -261,15 +205,8 @@ async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
     let provider_arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}");
 
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    let provider = iam_client()
-        .await
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&provider_arn)
-        .send()
-        .await
-        .expect("the OIDC provider exists");
-    assert_eq!(provider.client_id_list(), ["amazonaws.com"]);
+    run.assert_code(0);
+    assert_eq!(oidc_audiences(&provider_arn).await, ["amazonaws.com"]);
     let statement = trust_of(&role).await["Statement"][0].clone();
     assert_eq!(
         statement["Principal"]["Federated"],
@@ -286,26 +223,16 @@ async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
     );
     assert_eq!(attached(&role).await, vec![readonly.clone()]);
 
-    c.proxy.clear();
-    let again = c.apply().await;
-    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
-    assert!(
-        c.proxy.writes().is_empty(),
-        "writes: {:?}",
-        c.proxy.writes()
-    );
+    c.apply_again_quietly().await;
 
     assert_trust_restored(&c, &role).await;
 
     let annotations =
         common::rolecall(&c.proxy.endpoint, &["annotations", "-f", &c.spec_path]).await;
-    assert!(
-        annotations.stdout.contains(&format!(
-            "  name: external-dns\n  namespace: kube-system\n  annotations:\n    eks.amazonaws.com/role-arn: '{}'\n",
-            arn(&role)
-        )),
-        "{annotations:?}"
-    );
+    annotations.assert_stdout_has(&format!(
+        "  name: external-dns\n  namespace: kube-system\n  annotations:\n    eks.amazonaws.com/role-arn: '{}'\n",
+        arn(&role)
+    ));
 
     // A managed policy no longer listed is detached.
     let permissions_inline = "    serviceAccountExternalPermissions:\n    - name: external-dns\n      namespace: kube-system\n      aws:\n        inlinePolicy: '[{\"Effect\": \"Allow\", \"Action\": \"route53:ChangeResourceRecordSets\", \"Resource\": \"*\"}]'\n";
@@ -316,7 +243,7 @@ async fn irsa_roles_trust_the_oidc_provider_for_one_service_account() {
     );
     c.proxy.clear();
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let mut writes = c.proxy.writes();
     writes.sort();
     assert_eq!(writes, ["DetachRolePolicy", "PutRolePolicy"]);
@@ -331,24 +258,9 @@ async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes
         format!("{short}-node-role"),
         format!("{short}-node-profile"),
     );
-    let iam = iam_client().await;
-    iam.create_role()
-        .role_name(&node_role)
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
-    iam.create_instance_profile()
-        .instance_profile_name(&profile)
-        .send()
-        .await
-        .unwrap();
-    iam.add_role_to_instance_profile()
-        .instance_profile_name(&profile)
-        .role_name(&node_role)
-        .send()
-        .await
-        .unwrap();
+    create_role(&node_role, EC2_TRUST, None).await;
+    create_instance_profile(&profile, None).await;
+    add_role_to_instance_profile(&profile, &node_role).await;
     let instance =
         common::run_instance(&name, "nodes", &["k8s.io/role/node"], Some(&profile)).await;
 
@@ -359,7 +271,7 @@ async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes
     })
     .await;
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let billing = format!("billing.pods.{name}");
     assert_eq!(
         trust_of(&billing).await["Statement"][0]["Principal"]["AWS"],
@@ -368,10 +280,7 @@ async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes
     );
     // That role is not rolecall's: its grant is reported as missing, never written.
     let grant = format!("kube2iam.{node_role}");
-    assert!(
-        run.stdout.contains(&format!("  IAMRolePolicy/{grant}\n  \tlifecycle ExistsAndWarnIfChanges, but the object was not found")),
-        "{run:?}"
-    );
+    run.assert_stdout_has(&format!("  IAMRolePolicy/{grant}\n  \tlifecycle ExistsAndWarnIfChanges, but the object was not found"));
     assert!(
         c.proxy.writes_naming(&node_role).is_empty(),
         "{:?}",
@@ -386,6 +295,12 @@ async fn without_a_node_group_kube2iam_finds_the_node_role_through_running_nodes
         .send()
         .await
         .unwrap();
+}
+
+/// A dry run with `--fetch fetch`, counting its calls into the file `calls`.
+async fn plan_fetching(c: &Cluster, fetch: &str, calls: &std::path::Path) -> common::Run {
+    c.run(&["--fetch", fetch, "--calls-json", calls.to_str().unwrap()])
+        .await
 }
 
 fn calls(path: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
@@ -409,53 +324,27 @@ async fn per_object_and_bulk_reads_give_the_same_plan() {
         format!("b.pods.{name}"),
         format!("nodes.{name}"),
     );
-    iam.update_assume_role_policy()
-        .role_name(&a)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
-    iam.put_role_policy()
-        .role_name(&b)
-        .policy_name(&b)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    set_trust(&a, FOREIGN_TRUST).await;
+    put_role_policy(&b, &b, ALLOW_S3).await;
     iam.attach_role_policy()
         .role_name(&b)
         .policy_arn(&other)
         .send()
         .await
         .unwrap();
-    iam.put_role_policy()
-        .role_name(&nodes)
-        .policy_name(&nodes)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    put_role_policy(
+        &nodes,
+        &nodes,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#,
+    )
+    .await;
     c.rewrite(yaml(&["a", "b"])); // c.pods is now an owned stray
 
     let dir = common::scratch_dir(&name);
     let (per_object_calls, bulk_calls) = (dir.join("per-object.json"), dir.join("bulk.json"));
-    let per_object = c
-        .run(&[
-            "--fetch",
-            "per-object",
-            "--calls-json",
-            per_object_calls.to_str().unwrap(),
-        ])
-        .await;
-    let bulk = c
-        .run(&[
-            "--fetch",
-            "bulk",
-            "--calls-json",
-            bulk_calls.to_str().unwrap(),
-        ])
-        .await;
-    assert_eq!(per_object.code, 0, "{per_object:?}");
+    let per_object = plan_fetching(&c, "per-object", &per_object_calls).await;
+    let bulk = plan_fetching(&c, "bulk", &bulk_calls).await;
+    per_object.assert_code(0);
     for expected in [
         format!("  IAMRole/{a}\n  \tTrustPolicy\n"),
         format!("  IAMRolePolicy/{b}\n  \tPolicyDocument\n"),
@@ -543,7 +432,7 @@ async fn an_oidc_provider_made_by_an_attempt_whose_answer_was_lost_is_taken_as_m
         std::time::Duration::from_secs(3),
     );
     let run = c.run(&["--yes", "--attempt-timeout", "1"]).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let actions = c.proxy.actions();
     let creates = actions
         .iter()

@@ -107,7 +107,7 @@ fn spec_file(test: &str) -> String {
 }
 
 fn assert_one_line_error(run: &Run, starts: &str) {
-    assert_eq!(run.code, 1, "{run:?}");
+    run.assert_code(1);
     assert_eq!(run.stdout, "", "{run:?}");
     assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
     assert!(run.stderr.starts_with(starts), "{run:?}");
@@ -122,19 +122,20 @@ const ENV: [(&str, &str); 3] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
     let spec = spec_file("endpoint-flag");
-    for bad in [
+    let bad_urls = [
         "not a url",
         "localhost:4566",
         "ftp://localhost:4566",
         "http://",
         "http://localhost:99999",
         "",
-    ] {
+    ];
+    for bad in bad_urls {
         for command in ["update", "annotations"] {
             // rolecall_with_env puts `--endpoint-url <bad>` after the arguments.
             let run = common::rolecall_with_env(bad, &[command, "-f", &spec], &ENV).await;
             assert_one_line_error(&run, "Error: --endpoint-url <URL>: ");
-            assert!(run.stderr.contains(&format!("{bad:?}")), "{run:?}");
+            run.assert_stderr_has(&format!("{bad:?}"));
         }
     }
     // A value with a line break stays on the error's one line.
@@ -146,49 +147,22 @@ async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_account_id_is_one_line_naming_the_flag() {
     let spec = spec_file("account-id");
-    for bad in [
+    let annotations = |id| {
+        let args = ["annotations", "-f", &spec, "--account-id", id];
+        async move { common::rolecall_with_env("http://127.0.0.1:9", &args, &ENV).await }
+    };
+    let bad_ids = [
         "12345678901",
         "1234567890123",
         "12345678901a",
         "123456789012\n---\napiVersion: v1\nkind: Secret",
-    ] {
-        let run = common::rolecall_with_env(
-            "http://127.0.0.1:9",
-            &["annotations", "-f", &spec, "--account-id", bad],
-            &ENV,
-        )
-        .await;
+    ];
+    for bad in bad_ids {
+        let run = annotations(bad).await;
         assert_one_line_error(&run, "Error: --account-id <ID>: ");
     }
-    let good = common::rolecall_with_env(
-        "http://127.0.0.1:9",
-        &["annotations", "-f", &spec, "--account-id", "123456789012"],
-        &ENV,
-    )
-    .await;
-    assert_eq!(good.code, 0, "{good:?}");
-}
-
-/// rolecall with these variables and no `--endpoint-url`.
-async fn rolecall_without_endpoint_flag(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let home = std::env::temp_dir().join("rolecall-tests-empty-home");
-    std::fs::create_dir_all(&home).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .envs(env.iter().copied())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("run rolecall");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let good = annotations("123456789012").await;
+    good.assert_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -225,7 +199,7 @@ async fn a_malformed_aws_endpoint_url_is_one_line_and_sends_nothing() {
             }
         }
         env.push((variable, bad));
-        let run = rolecall_without_endpoint_flag(&args, &env).await;
+        let run = common::rolecall_args(&args, &env).await;
         assert_one_line_error(&run, &format!("Error: {variable}: {bad:?} "));
         listener.set_nonblocking(true).unwrap();
         assert!(

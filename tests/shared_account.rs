@@ -6,13 +6,12 @@
 mod common;
 
 use common::cluster::Cluster;
-use common::spec::{issuer_discovery, pod_identity, ClusterYaml};
+use common::spec::{issuer_discovery, pod_identity, service_account_permissions, ClusterYaml};
 use common::{
-    iam_client, iam_tags, managed_policy, policy_document, role_exists, trust_policy,
-    unique_cluster,
+    create_instance_profile, create_role, iam_client, iam_tags, managed_policy, oidc_audiences,
+    policy_document, put_role_policy, role_exists, trust_policy, unique_cluster, EC2_TRUST,
 };
 
-const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const HAND_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
 
 fn owned_by(cluster: &str) -> Vec<(String, String)> {
@@ -24,33 +23,44 @@ fn owned_by(cluster: &str) -> Vec<(String, String)> {
 
 /// Makes a role by hand, with an EC2 trust, `tags` and one inline policy named as the role.
 async fn hand_made_role(name: &str, tags: &[(String, String)]) {
-    let iam = iam_client().await;
-    iam.create_role()
-        .role_name(name)
-        .assume_role_policy_document(EC2_TRUST)
-        .set_tags(Some(iam_tags(tags)))
+    create_role(name, EC2_TRUST, Some(tags)).await;
+    put_role_policy(name, name, HAND_POLICY).await;
+}
+
+/// A customer managed policy made for the cluster `name`, to attach: its ARN.
+async fn readonly_policy(name: &str) -> String {
+    managed_policy(&format!("{}-ro", name.split('.').next().unwrap())).await
+}
+
+/// Makes an OIDC provider by hand for `url`, with one audience and `tags` when given; its ARN.
+async fn create_oidc_provider(
+    url: &str,
+    audience: &str,
+    tags: Option<&[(String, String)]>,
+) -> String {
+    let made = iam_client()
+        .await
+        .create_open_id_connect_provider()
+        .url(url)
+        .client_id_list(audience)
+        .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+        .set_tags(tags.map(iam_tags))
         .send()
         .await
         .unwrap();
-    iam.put_role_policy()
-        .role_name(name)
-        .policy_name(name)
-        .policy_document(HAND_POLICY)
-        .send()
-        .await
-        .unwrap();
+    made.open_id_connect_provider_arn().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deleting_a_stray_pod_role_obeys_lifecycles() {
     let name = unique_cluster("stray-lc");
-    let readonly = managed_policy(&format!("{}-ro", name.split('.').next().unwrap())).await;
+    let readonly = readonly_policy(&name).await;
     let c = Cluster::new_named(&name, |n| {
         ClusterYaml::new(n).with_iam(&pod_identity("kube2iam", &readonly, &["keep", "old-app"]))
     })
     .await;
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let stray = format!("old-app.pods.{}", c.name);
     assert!(role_exists(&stray).await);
 
@@ -60,7 +70,7 @@ async fn deleting_a_stray_pod_role_obeys_lifecycles() {
         let overrides = format!(
             "IAMRole={lifecycle},IAMRolePolicy={lifecycle},IAMInstanceProfile={lifecycle},IAMInstanceProfileRole={lifecycle},IAMOIDCProvider={lifecycle}"
         );
-        let run = c.run(&["--yes", "--lifecycle-overrides", &overrides]).await;
+        let run = c.apply_with_overrides(&overrides).await;
         assert!(
             c.proxy.writes_naming(&stray).is_empty(),
             "{lifecycle}: {:?}\n{run:?}",
@@ -72,26 +82,23 @@ async fn deleting_a_stray_pod_role_obeys_lifecycles() {
     // One object override keeps the one stray; the rest of the plan is applied.
     c.proxy.clear();
     let one = format!("IAMRole/{stray}=ExistsAndWarnIfChanges");
-    let run = c.run(&["--yes", "--lifecycle-overrides", &one]).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains(&format!("IAMRole/{stray}")), "{run:?}");
+    let run = c.apply_with_overrides(&one).await;
+    run.assert_code(0);
+    run.assert_stdout_has(&format!("IAMRole/{stray}"));
     assert!(c.proxy.writes_naming(&stray).is_empty(), "{run:?}");
     assert!(role_exists(&stray).await);
 
     // An object override naming nothing in the spec or the account is an error.
     c.proxy.clear();
     let typo = format!("IAMRole/nope.pods.{}=Ignore", c.name);
-    let run = c.run(&["--yes", "--lifecycle-overrides", &typo]).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout.contains("neither an object of this cluster"),
-        "{run:?}"
-    );
-    assert!(c.proxy.writes().is_empty());
+    let run = c.apply_with_overrides(&typo).await;
+    run.assert_code(1);
+    run.assert_stdout_has("neither an object of this cluster");
+    c.assert_no_writes();
 
     // Under Sync it goes.
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert!(!role_exists(&stray).await, "{run:?}");
 }
 
@@ -104,13 +111,9 @@ async fn another_clusters_instance_group_role_is_never_written() {
     let c = Cluster::new_named(&name, ClusterYaml::new).await;
 
     let run = c.apply().await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains(&format!("IAMRole/{nodes}\n  \tbelongs to cluster {other} ")),
-        "{run:?}"
-    );
-    assert!(c.proxy.writes().is_empty(), "{:?}", c.proxy.writes());
+    run.assert_code(1);
+    run.assert_stdout_has(&format!("IAMRole/{nodes}\n  \tbelongs to cluster {other} "));
+    c.assert_no_writes();
     assert_eq!(
         policy_document(&nodes, &nodes).await.as_deref(),
         Some(HAND_POLICY)
@@ -118,13 +121,9 @@ async fn another_clusters_instance_group_role_is_never_written() {
 
     // Told to only check it, the plan goes ahead and leaves that role alone.
     let run = c
-        .run(&[
-            "--yes",
-            "--lifecycle-overrides",
-            &format!("IAMRole/{nodes}=ExistsAndWarnIfChanges"),
-        ])
+        .apply_with_overrides(&format!("IAMRole/{nodes}=ExistsAndWarnIfChanges"))
         .await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let to_role: Vec<_> = c
         .proxy
         .write_requests()
@@ -143,69 +142,47 @@ async fn a_cluster_named_like_another_clusters_service_accounts_takes_nothing_ov
     // Cluster A's IRSA role for service account `masters` in namespace `team` is
     // `masters.team.sa.<A>`: the masters' role of a cluster named `team.sa.<A>`.
     let a = unique_cluster("irsa-a");
-    let readonly = managed_policy(&format!("{}-ro", a.split('.').next().unwrap())).await;
-    let permissions = format!(
-        "    serviceAccountExternalPermissions:\n    - name: masters\n      namespace: team\n      aws:\n        policyARNs: [{readonly}]\n"
-    );
+    let readonly = readonly_policy(&a).await;
     let cluster_a = Cluster::new_named(&a, |n| {
-        ClusterYaml::new(n)
-            .with_spec(&issuer_discovery(n))
-            .with_iam(&permissions)
+        ClusterYaml::new(n).with_service_account("masters", "team", &readonly)
     })
     .await;
     let run = cluster_a.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     let shared_name = format!("masters.team.sa.{a}");
     let trust_before = trust_policy(&shared_name).await;
     assert!(trust_before.contains("Federated"), "{trust_before}");
 
     let b = Cluster::new_named(&format!("team.sa.{a}"), ClusterYaml::new).await;
     let run = b.apply().await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout.contains(&format!(
-            "IAMRole/{shared_name}\n  \tbelongs to cluster {a} "
-        )),
-        "{run:?}"
-    );
-    assert!(b.proxy.writes().is_empty(), "{:?}", b.proxy.writes());
+    run.assert_code(1);
+    run.assert_stdout_has(&format!(
+        "IAMRole/{shared_name}\n  \tbelongs to cluster {a} "
+    ));
+    b.assert_no_writes();
     assert_eq!(trust_policy(&shared_name).await, trust_before);
     assert_eq!(policy_document(&shared_name, &shared_name).await, None);
 
     // And A still plans nothing: B's failed run left its roles alone.
     let run = cluster_a.dry_run().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains(common::cluster::NO_CHANGES), "{run:?}");
+    run.assert_code(0);
+    run.assert_stdout_has(common::cluster::NO_CHANGES);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oidc_provider_someone_else_made_is_only_checked() {
     let name = unique_cluster("oidc-foreign");
-    let readonly = managed_policy(&format!("{}-ro", name.split('.').next().unwrap())).await;
+    let readonly = readonly_policy(&name).await;
     let url = format!("https://rolecall-oidc.s3.us-east-1.amazonaws.com/{name}");
-    let made = iam_client()
-        .await
-        .create_open_id_connect_provider()
-        .url(&url)
-        .client_id_list("someone-elses-audience")
-        .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
-        .send()
-        .await
-        .unwrap();
-    let arn = made.open_id_connect_provider_arn().unwrap().to_string();
-    let permissions = format!(
-        "    serviceAccountExternalPermissions:\n    - name: shipper\n      namespace: logs\n      aws:\n        policyARNs: [{readonly}]\n"
-    );
+    let arn = create_oidc_provider(&url, "someone-elses-audience", None).await;
     let c = Cluster::new_named(&name, |n| {
-        ClusterYaml::new(n)
-            .with_spec(&issuer_discovery(n))
-            .with_iam(&permissions)
+        ClusterYaml::new(n).with_service_account("shipper", "logs", &readonly)
     })
     .await;
 
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("someone else made it"), "{run:?}");
+    run.assert_code(0);
+    run.assert_stdout_has("someone else made it");
     let writes = c.proxy.writes();
     assert!(
         !writes.iter().any(|w| w.contains("OpenIDConnectProvider")),
@@ -213,23 +190,16 @@ async fn an_oidc_provider_someone_else_made_is_only_checked() {
     );
     // The service account's role is still made: it trusts the provider as it is.
     assert!(role_exists(&format!("shipper.logs.sa.{name}")).await);
-    let out = iam_client()
-        .await
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.client_id_list(), ["someone-elses-audience"]);
+    assert_eq!(oidc_audiences(&arn).await, ["someone-elses-audience"]);
     // The missing audience stays drift, run after run.
     let run = c.dry_run().await;
-    assert!(run.stdout.contains("amazonaws.com"), "{run:?}");
+    run.assert_stdout_has("amazonaws.com");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_grant_for_a_mode_no_longer_used_is_deleted() {
     let name = unique_cluster("stale-grant");
-    let readonly = managed_policy(&format!("{}-ro", name.split('.').next().unwrap())).await;
+    let readonly = readonly_policy(&name).await;
     let c = Cluster::new_named(&name, |n| {
         ClusterYaml::new(n).with_iam(&pod_identity("kube2iam", &readonly, &["app"]))
     })
@@ -243,7 +213,7 @@ async fn a_grant_for_a_mode_no_longer_used_is_deleted() {
     // kube2iam -> kiam: the nodes' grant goes, the masters' comes.
     c.rewrite(ClusterYaml::new(&c.name).with_iam(&pod_identity("kiam", &readonly, &["app"])));
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_eq!(
         c.proxy
             .requests_with("DeleteRolePolicy", "PolicyName", &kube2iam),
@@ -256,19 +226,19 @@ async fn a_grant_for_a_mode_no_longer_used_is_deleted() {
     c.rewrite(ClusterYaml::new(&c.name));
     c.proxy.clear();
     let keep = format!("IAMRolePolicy/{kiam}=ExistsAndWarnIfChanges");
-    let run = c.run(&["--yes", "--lifecycle-overrides", &keep]).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = c.apply_with_overrides(&keep).await;
+    run.assert_code(0);
     assert!(c.proxy.writes_naming(&kiam).is_empty(), "{run:?}");
     assert!(policy_document(&masters, &kiam).await.is_some());
 
     // No pod identity at all: the masters' grant and kiam's server role go.
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_eq!(policy_document(&masters, &kiam).await, None);
     assert!(!role_exists(&format!("kiam-server.{name}")).await);
     assert!(!role_exists(&format!("app.pods.{name}")).await);
     let run = c.dry_run().await;
-    assert!(run.stdout.contains(common::cluster::NO_CHANGES), "{run:?}");
+    run.assert_stdout_has(common::cluster::NO_CHANGES);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -354,17 +324,6 @@ impl Scenario {
     }
 }
 
-async fn seed_profile(name: &str, tags: &[(String, String)]) {
-    iam_client()
-        .await
-        .create_instance_profile()
-        .instance_profile_name(name)
-        .set_tags(Some(iam_tags(tags)))
-        .send()
-        .await
-        .unwrap();
-}
-
 fn tags_for(state: Seeded, cluster: &str, other: &str) -> Vec<(String, String)> {
     match state {
         Seeded::Ours => owned_by(cluster),
@@ -377,7 +336,7 @@ async fn random_case(seed: u64) {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let cluster = unique_cluster(&format!("prop{seed}"));
     let other = unique_cluster("owner");
-    let readonly = managed_policy(&format!("{}-ro", cluster.split('.').next().unwrap())).await;
+    let readonly = readonly_policy(&cluster).await;
     let irsa = rng.chance(50);
     let mut s = Scenario {
         roles: Default::default(),
@@ -451,7 +410,7 @@ async fn random_case(seed: u64) {
     }
     for (name, state) in &s.profiles {
         if *state != Seeded::Absent {
-            seed_profile(name, &tags_for(*state, &cluster, &other)).await;
+            create_instance_profile(name, Some(&tags_for(*state, &cluster, &other))).await;
         }
     }
     if let Some((url, state)) = &s.provider {
@@ -462,25 +421,15 @@ async fn random_case(seed: u64) {
             } else {
                 "someone-elses"
             };
-            iam_client()
-                .await
-                .create_open_id_connect_provider()
-                .url(url)
-                .client_id_list(audience)
-                .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
-                .set_tags(Some(iam_tags(&tags_for(*state, &cluster, &other))))
-                .send()
-                .await
-                .unwrap();
+            let tags = tags_for(*state, &cluster, &other);
+            create_oidc_provider(url, audience, Some(&tags)).await;
         }
     }
 
     let mut iam = pod_identity("kube2iam", &readonly, &["app", "web"]);
     let mut spec = String::new();
     if irsa {
-        iam.push_str(&format!(
-            "    serviceAccountExternalPermissions:\n    - name: sa1\n      namespace: ns\n      aws:\n        policyARNs: [{readonly}]\n"
-        ));
+        iam.push_str(&service_account_permissions("sa1", "ns", &readonly));
         spec = issuer_discovery(&cluster);
     }
     let c = Cluster::new_named(&cluster, |n| {

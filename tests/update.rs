@@ -7,21 +7,20 @@ mod common;
 use common::cluster::{assert_account_matches, Cluster, MUST_SPECIFY_YES, NO_CHANGES};
 use common::proxy::Fault;
 use common::spec::{ClusterYaml, SQS_STATEMENT, SQS_STATEMENT_WIDER};
-use common::{iam_client, role_exists};
+use common::{iam_client, put_role_policy, role_exists, role_id, set_trust, ALLOW_S3};
+
+/// The tests' cluster with `SQS_STATEMENT` as the nodes' additional policy.
+fn with_sqs_policy(name: &str) -> ClusterYaml {
+    ClusterYaml::new(name).with_node_policy(SQS_STATEMENT)
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_on_an_empty_account_lists_everything_and_writes_nothing() {
-    let c = Cluster::new("dryrun", |n| {
-        ClusterYaml::new(n).with_node_policy(SQS_STATEMENT)
-    })
-    .await;
+    let c = Cluster::new("dryrun", with_sqs_policy).await;
     let run = c.dry_run().await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run.assert_code(0);
     assert_eq!(run.last_line(), MUST_SPECIFY_YES, "{run:?}");
-    assert!(
-        run.stdout.starts_with("Will create resources:\n"),
-        "{run:?}"
-    );
+    run.assert_stdout_starts("Will create resources:\n");
     for prefix in ["masters", "nodes", "bastions"] {
         let name = c.role(prefix);
         for id in [
@@ -39,11 +38,7 @@ async fn a_dry_run_on_an_empty_account_lists_everything_and_writes_nothing() {
     assert!(run
         .stdout
         .contains(&format!("  IAMRolePolicy/additional.{}\n", c.role("nodes"))));
-    assert!(
-        c.proxy.writes().is_empty(),
-        "writes: {:?}",
-        c.proxy.writes()
-    );
+    c.assert_no_writes();
     assert!(
         !c.proxy.actions().is_empty(),
         "the dry run should have read the account"
@@ -53,13 +48,10 @@ async fn a_dry_run_on_an_empty_account_lists_everything_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn b_c_yes_creates_everything_and_a_second_run_writes_nothing() {
-    let c = Cluster::new("create", |n| {
-        ClusterYaml::new(n).with_node_policy(SQS_STATEMENT)
-    })
-    .await;
+    let c = Cluster::new("create", with_sqs_policy).await;
     let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("Applied 13 changes."), "{run:?}");
+    run.assert_code(0);
+    run.assert_stdout_has("Applied 13 changes.");
     for line in [
         format!("CreateRole                IAMRole/{}", c.role("masters")),
         format!(
@@ -87,68 +79,45 @@ async fn b_c_yes_creates_everything_and_a_second_run_writes_nothing() {
         .concat()
     );
 
-    c.proxy.clear();
-    let again = c.apply().await;
-    assert_eq!(again.code, 0, "{again:?}");
+    let again = c.apply_again_quietly().await;
+    again.assert_code(0);
     assert_eq!(again.stdout, format!("{NO_CHANGES}\n"));
-    assert!(
-        c.proxy.writes().is_empty(),
-        "writes: {:?}",
-        c.proxy.writes()
-    );
     let dry = c.dry_run().await;
     assert_eq!(dry.stdout, format!("{NO_CHANGES}\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d_g_a_changed_additional_policy_modifies_only_it_and_a_removed_one_is_deleted() {
-    let c = Cluster::new("additional", |n| {
-        ClusterYaml::new(n).with_node_policy(SQS_STATEMENT)
-    })
-    .await;
-    assert_eq!(c.apply().await.code, 0);
+    let c = Cluster::applied("additional", with_sqs_policy).await;
 
     c.rewrite(ClusterYaml::new(&c.name).with_node_policy(SQS_STATEMENT_WIDER));
     c.proxy.clear();
     let dry = c.dry_run().await;
-    assert_eq!(dry.code, 0, "{dry:?}");
+    dry.assert_code(0);
     let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
     let expected_head = format!("Will modify resources:\n  {additional}\n  \tPolicyDocument\n");
-    assert!(dry.stdout.starts_with(&expected_head), "{dry:?}");
+    dry.assert_stdout_starts(&expected_head);
     assert_eq!(
         dry.stdout.matches("IAMRole").count(),
         1,
         "only one object changes:\n{dry:?}"
     );
-    assert!(
-        dry.stdout.contains("+        \"sqs:DeleteMessage\""),
-        "{dry:?}"
-    );
+    dry.assert_stdout_has("+        \"sqs:DeleteMessage\"");
     assert!(
         dry.stdout.contains("--- actual") && dry.stdout.contains("+++ desired"),
         "{dry:?}"
     );
     assert_eq!(dry.last_line(), MUST_SPECIFY_YES);
-    assert!(c.proxy.writes().is_empty());
+    c.assert_no_writes();
 
-    let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(c.proxy.writes(), vec!["PutRolePolicy"]);
-    assert_account_matches(&c.desired()).await;
+    c.assert_apply_writes(&["PutRolePolicy"]).await;
 
     // g) The entry removed from the spec: its policy is deleted, and nothing else changes.
     c.rewrite(ClusterYaml::new(&c.name));
     c.proxy.clear();
     let dry = c.dry_run().await;
-    assert!(
-        dry.stdout
-            .starts_with(&format!("Will delete resources:\n  {additional}\n")),
-        "{dry:?}"
-    );
-    let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(c.proxy.writes(), vec!["DeleteRolePolicy"]);
-    assert_account_matches(&c.desired()).await;
+    dry.assert_stdout_starts(&format!("Will delete resources:\n  {additional}\n"));
+    c.assert_apply_writes(&["DeleteRolePolicy"]).await;
     let gone = iam_client()
         .await
         .get_role_policy()
@@ -162,89 +131,41 @@ async fn d_g_a_changed_additional_policy_modifies_only_it_and_a_removed_one_is_d
 
 #[tokio::test(flavor = "multi_thread")]
 async fn e_an_inline_policy_changed_out_of_band_is_shown_and_corrected() {
-    let c = Cluster::new("inline-drift", ClusterYaml::new).await;
-    assert_eq!(c.apply().await.code, 0);
+    let c = Cluster::applied("inline-drift", ClusterYaml::new).await;
     let nodes = c.role("nodes");
-    iam_client()
-        .await
-        .put_role_policy()
-        .role_name(&nodes)
-        .policy_name(&nodes)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    put_role_policy(&nodes, &nodes, ALLOW_S3).await;
 
     let dry = c.dry_run().await;
-    assert!(
-        dry.stdout.starts_with(&format!(
-            "Will modify resources:\n  IAMRolePolicy/{nodes}\n"
-        )),
-        "{dry:?}"
-    );
-    assert!(
-        dry.stdout.contains("-      \"Action\": \"s3:*\","),
-        "{dry:?}"
-    );
-    assert!(
-        dry.stdout.contains("+        \"ec2:DescribeRegions\""),
-        "{dry:?}"
-    );
+    dry.assert_stdout_starts(&format!(
+        "Will modify resources:\n  IAMRolePolicy/{nodes}\n"
+    ));
+    dry.assert_stdout_has("-      \"Action\": \"s3:*\",");
+    dry.assert_stdout_has("+        \"ec2:DescribeRegions\"");
 
     c.proxy.clear();
-    let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(c.proxy.writes(), vec!["PutRolePolicy"]);
-    assert_account_matches(&c.desired()).await;
+    c.assert_apply_writes(&["PutRolePolicy"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f_a_trust_policy_changed_out_of_band_is_restored_in_place() {
-    let c = Cluster::new("trust-drift", ClusterYaml::new).await;
-    assert_eq!(c.apply().await.code, 0);
+    let c = Cluster::applied("trust-drift", ClusterYaml::new).await;
     let masters = c.role("masters");
-    let iam = iam_client().await;
-    let id_before = iam
-        .get_role()
-        .role_name(&masters)
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .role_id()
-        .to_string();
-    iam.update_assume_role_policy()
-        .role_name(&masters)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    let id_before = role_id(&masters).await;
+    set_trust(
+        &masters,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    )
+    .await;
 
     let dry = c.dry_run().await;
-    assert!(
-        dry.stdout.starts_with(&format!(
-            "Will modify resources:\n  IAMRole/{masters}\n  \tTrustPolicy\n"
-        )),
-        "{dry:?}"
-    );
-    assert!(dry.stdout.contains("lambda.amazonaws.com"), "{dry:?}");
+    dry.assert_stdout_starts(&format!(
+        "Will modify resources:\n  IAMRole/{masters}\n  \tTrustPolicy\n"
+    ));
+    dry.assert_stdout_has("lambda.amazonaws.com");
 
     c.proxy.clear();
-    let run = c.apply().await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(c.proxy.writes(), vec!["UpdateAssumeRolePolicy"]);
-    assert_account_matches(&c.desired()).await;
-    let id_after = iam
-        .get_role()
-        .role_name(&masters)
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .role_id()
-        .to_string();
+    c.assert_apply_writes(&["UpdateAssumeRolePolicy"]).await;
+    let id_after = role_id(&masters).await;
     assert_eq!(
         id_before, id_after,
         "the role must be updated in place, not recreated"
@@ -264,14 +185,12 @@ async fn an_aws_error_stops_the_run_with_its_message_and_the_next_run_converges(
         },
     );
     let run = c.apply().await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("LimitExceeded: Cannot exceed quota for InstanceProfilesPerAccount: 1000"),
-        "{run:?}"
+    run.assert_code(1);
+    run.assert_stdout_has(
+        "LimitExceeded: Cannot exceed quota for InstanceProfilesPerAccount: 1000",
     );
-    assert!(run.stdout.contains("Error: IAMInstanceProfile/"), "{run:?}");
-    assert!(run.stderr.contains("run again"), "{run:?}");
+    run.assert_stdout_has("Error: IAMInstanceProfile/");
+    run.assert_stderr_has("run again");
     // The failed stage settled; nothing of the next stage was sent.
     assert!(!c
         .proxy
@@ -280,7 +199,7 @@ async fn an_aws_error_stops_the_run_with_its_message_and_the_next_run_converges(
         .any(|w| w == "PutRolePolicy" || w == "AddRoleToInstanceProfile"));
 
     let again = c.apply().await;
-    assert_eq!(again.code, 0, "{again:?}");
+    again.assert_code(0);
     assert_account_matches(&c.desired()).await;
     assert_eq!(c.dry_run().await.stdout, format!("{NO_CHANGES}\n"));
 }
@@ -308,12 +227,12 @@ async fn json_output_and_detailed_exit_codes_fit_pipelines() {
     assert_eq!(role["action"], "create");
     assert_eq!(role["operation"], "CreateRole");
     assert_eq!(role["type"], "IAMRole");
-    assert!(c.proxy.writes().is_empty());
+    c.assert_no_writes();
 
     let applied = c
         .run(&["--yes", "--output", "json", "--detailed-exitcode"])
         .await;
-    assert_eq!(applied.code, 0, "{applied:?}");
+    applied.assert_code(0);
     let doc = json(&applied);
     assert_eq!(doc["applied"]["succeeded"], true);
     assert_eq!(doc["applied"]["done"].as_array().unwrap().len(), 12);
@@ -323,19 +242,11 @@ async fn json_output_and_detailed_exit_codes_fit_pipelines() {
     );
 
     let converged = c.run(&["--detailed-exitcode"]).await;
-    assert_eq!(converged.code, 0, "{converged:?}");
+    converged.assert_code(0);
 
     // Drift rolecall may not fix is pending too.
     let nodes = c.role("nodes");
-    iam_client()
-        .await
-        .put_role_policy()
-        .role_name(&nodes)
-        .policy_name(&nodes)
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    put_role_policy(&nodes, &nodes, ALLOW_S3).await;
     let drift = c
         .run(&[
             "--detailed-exitcode",
@@ -345,7 +256,7 @@ async fn json_output_and_detailed_exit_codes_fit_pipelines() {
             "IAMRolePolicy=ExistsAndWarnIfChanges",
         ])
         .await;
-    assert_eq!(drift.code, 2, "{drift:?}");
+    drift.assert_code(2);
     let doc = json(&drift);
     assert_eq!(doc["has_changes"], false);
     assert_eq!(doc["drift"][0]["id"], format!("IAMRolePolicy/{nodes}"));
@@ -358,7 +269,7 @@ async fn json_output_and_detailed_exit_codes_fit_pipelines() {
             "IAMRole=Nope",
         ])
         .await;
-    assert_eq!(invalid.code, 1, "{invalid:?}");
+    invalid.assert_code(1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -405,24 +316,16 @@ async fn the_security_lint_warns_and_strict_refuses_to_write() {
     .await;
     let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
     let dry = c.dry_run().await;
-    assert_eq!(dry.code, 0, "{dry:?}");
-    assert!(
-        dry.stdout.contains(&format!("Warnings:\n  {additional}\n  \tsecurity lint: allows every action (\"Action\": \"*\")\n")),
-        "{dry:?}"
-    );
+    dry.assert_code(0);
+    dry.assert_stdout_has(&format!(
+        "Warnings:\n  {additional}\n  \tsecurity lint: allows every action (\"Action\": \"*\")\n"
+    ));
     let strict = c.run(&["--yes", "--strict"]).await;
-    assert_eq!(strict.code, 1, "{strict:?}");
-    assert!(
-        strict.stdout.contains(&format!(
-            "Errors:\n  {additional}\n  \tsecurity lint: allows every action"
-        )),
-        "{strict:?}"
-    );
-    assert!(
-        c.proxy.writes().is_empty(),
-        "writes: {:?}",
-        c.proxy.writes()
-    );
+    strict.assert_code(1);
+    strict.assert_stdout_has(&format!(
+        "Errors:\n  {additional}\n  \tsecurity lint: allows every action"
+    ));
+    c.assert_no_writes();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -435,12 +338,9 @@ async fn strict_refuses_allow_with_not_action() {
     .await;
     let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
     let strict = c.run(&["--yes", "--strict"]).await;
-    assert_eq!(strict.code, 1, "{strict:?}");
-    assert!(
-        strict.stdout.contains(&format!(
-            "Errors:\n  {additional}\n  \tsecurity lint: allows every action except iam:*"
-        )),
-        "{strict:?}"
-    );
-    assert!(c.proxy.writes().is_empty(), "{:?}", c.proxy.writes());
+    strict.assert_code(1);
+    strict.assert_stdout_has(&format!(
+        "Errors:\n  {additional}\n  \tsecurity lint: allows every action except iam:*"
+    ));
+    c.assert_no_writes();
 }

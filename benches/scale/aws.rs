@@ -1,17 +1,15 @@
-//! What the benchmark does with aws-sdk-iam directly: the shared managed policy, the seeded
-//! instance profiles, the baselines (a sequential kops-like reader, the bare minimum reads
-//! and writes at a fixed concurrency) and the clean-up.
+//! What the benchmark does to the account with aws-sdk-iam directly: the clients, the
+//! shared managed policy, the seeded instance profiles and the clean-up, and the bounded
+//! concurrency the baselines (baselines.rs) use too.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_iam::types::{EntityType, Tag};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::proxy::Params;
 use crate::spec;
 
 #[derive(Clone)]
@@ -40,25 +38,12 @@ impl Clients {
     }
 }
 
-fn message<E, R>(e: SdkError<E, R>) -> String
+pub fn message<E, R>(e: SdkError<E, R>) -> String
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     DisplayErrorContext(&e).to_string()
-}
-
-/// An answer from the service, an error one included (`NoSuchEntity` is how IAM says
-/// "absent", and rolecall's reads get it too), is a call made; anything else is a failure.
-fn answered<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<(), String>
-where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) | Err(SdkError::ServiceError(_)) => Ok(()),
-        Err(e) => Err(message(e)),
-    }
 }
 
 /// Success, or an error that says the object is already as wanted (gone, or there).
@@ -110,6 +95,31 @@ impl Limit {
         let _permit = self.0.acquire().await.expect("never closed");
         f.await
     }
+
+    /// A call whose error is fine when it says the object is already as wanted.
+    async fn tolerant<T, E, R>(
+        &self,
+        f: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<(), String>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        tolerate(self.call(f).await)
+    }
+}
+
+/// What an answer holds, `None` when the object is gone (`NoSuchEntity`), or the failure.
+fn unless_gone<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Option<T>, String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(message(e)),
+    }
 }
 
 /// The customer managed policy every pod role of the run attaches.
@@ -146,25 +156,13 @@ pub async fn seed_profiles(
         .map(|i| {
             let (iam, limit, role) = (c.iam.clone(), limit.clone(), spec::role_name(i, cluster));
             async move {
-                tolerate(
-                    limit
-                        .call(
-                            iam.create_instance_profile()
-                                .instance_profile_name(&role)
-                                .send(),
-                        )
-                        .await,
-                )?;
-                tolerate(
-                    limit
-                        .call(
-                            iam.add_role_to_instance_profile()
-                                .instance_profile_name(&role)
-                                .role_name(&role)
-                                .send(),
-                        )
-                        .await,
-                )
+                let create = iam.create_instance_profile().instance_profile_name(&role);
+                limit.tolerant(create.send()).await?;
+                let add = iam
+                    .add_role_to_instance_profile()
+                    .instance_profile_name(&role)
+                    .role_name(&role);
+                limit.tolerant(add.send()).await
             }
         })
         .collect();
@@ -177,254 +175,6 @@ pub fn kops_roles(cluster: &str) -> Vec<String> {
         .iter()
         .map(|r| format!("{r}.{cluster}"))
         .collect()
-}
-
-/// Baseline (i): a reader like kops's, one object at a time: for each role GetRole,
-/// ListRolePolicies, GetRolePolicy for each, ListAttachedRolePolicies; then
-/// GetInstanceProfile for each profile.
-pub async fn sequential_reader(c: &Clients, cluster: &str, n: usize) -> Result<Duration, String> {
-    let start = Instant::now();
-    let mut roles = kops_roles(cluster);
-    roles.extend((0..n).map(|i| spec::role_name(i, cluster)));
-    let mut profiles = kops_roles(cluster);
-    profiles.extend(
-        (0..n)
-            .filter(|i| spec::has_profile(*i))
-            .map(|i| spec::role_name(i, cluster)),
-    );
-    for role in &roles {
-        c.iam
-            .get_role()
-            .role_name(role)
-            .send()
-            .await
-            .map_err(message)?;
-        let mut names = Vec::new();
-        let mut pages = c
-            .iam
-            .list_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            names.extend(page.map_err(message)?.policy_names().iter().cloned());
-        }
-        for name in names {
-            c.iam
-                .get_role_policy()
-                .role_name(role)
-                .policy_name(name)
-                .send()
-                .await
-                .map_err(message)?;
-        }
-        let mut pages = c
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            page.map_err(message)?;
-        }
-    }
-    for profile in &profiles {
-        c.iam
-            .get_instance_profile()
-            .instance_profile_name(profile)
-            .send()
-            .await
-            .map_err(message)?;
-    }
-    Ok(start.elapsed())
-}
-
-/// Baseline (ii), bulk: the GetAccountAuthorizationDetails (Filter=Role) pages, nothing else.
-pub async fn authorization_details(c: &Clients) -> Result<(Duration, usize), String> {
-    let start = Instant::now();
-    let mut pages = c
-        .iam
-        .get_account_authorization_details()
-        .filter(EntityType::Role)
-        .max_items(1000)
-        .into_paginator()
-        .send();
-    let mut roles = 0;
-    while let Some(page) = pages.next().await {
-        roles += page.map_err(message)?.role_detail_list().len();
-    }
-    Ok((start.elapsed(), roles))
-}
-
-/// Baseline (ii), per object: the very requests rolecall sent (recorded by the proxy), sent
-/// again with the SDK at the same concurrency, with no dependency between them.
-pub async fn replay(
-    c: &Clients,
-    requests: Vec<Params>,
-    concurrency: usize,
-) -> Result<Duration, String> {
-    let limit = Limit::new(concurrency);
-    let jobs = requests
-        .into_iter()
-        .map(|params| {
-            let (c, limit) = (c.clone(), limit.clone());
-            async move { limit.call(replay_one(&c, &params)).await }
-        })
-        .collect();
-    run_all(jobs).await
-}
-
-async fn replay_one(c: &Clients, params: &Params) -> Result<(), String> {
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.clone())
-    };
-    let max_items = get("MaxItems").and_then(|v| v.parse().ok());
-    match get("Action").as_deref() {
-        Some("GetRole") => answered(c.iam.get_role().set_role_name(get("RoleName")).send().await),
-        Some("GetRolePolicy") => answered(
-            c.iam
-                .get_role_policy()
-                .set_role_name(get("RoleName"))
-                .set_policy_name(get("PolicyName"))
-                .send()
-                .await,
-        ),
-        Some("ListAttachedRolePolicies") => answered(
-            c.iam
-                .list_attached_role_policies()
-                .set_role_name(get("RoleName"))
-                .set_marker(get("Marker"))
-                .send()
-                .await,
-        ),
-        Some("ListRolePolicies") => answered(
-            c.iam
-                .list_role_policies()
-                .set_role_name(get("RoleName"))
-                .set_marker(get("Marker"))
-                .send()
-                .await,
-        ),
-        Some("GetInstanceProfile") => answered(
-            c.iam
-                .get_instance_profile()
-                .set_instance_profile_name(get("InstanceProfileName"))
-                .send()
-                .await,
-        ),
-        Some("ListRoles") => answered(
-            c.iam
-                .list_roles()
-                .set_max_items(max_items)
-                .set_marker(get("Marker"))
-                .send()
-                .await,
-        ),
-        Some("GetAccountAuthorizationDetails") => answered(
-            c.iam
-                .get_account_authorization_details()
-                .filter(EntityType::Role)
-                .set_max_items(max_items)
-                .set_marker(get("Marker"))
-                .send()
-                .await,
-        ),
-        Some("GetOpenIDConnectProvider") => answered(
-            c.iam
-                .get_open_id_connect_provider()
-                .set_open_id_connect_provider_arn(get("OpenIDConnectProviderArn"))
-                .send()
-                .await,
-        ),
-        Some("GetCallerIdentity") => answered(c.sts.get_caller_identity().send().await),
-        Some("DescribeInstances") => {
-            let mut filters = Vec::new();
-            for i in 1.. {
-                let Some(name) = get(&format!("Filter.{i}.Name")) else {
-                    break;
-                };
-                let values = (1..)
-                    .map_while(|j| get(&format!("Filter.{i}.Value.{j}")))
-                    .collect::<Vec<_>>();
-                filters.push(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name(name)
-                        .set_values(Some(values))
-                        .build(),
-                );
-            }
-            answered(
-                c.ec2
-                    .describe_instances()
-                    .set_filters(Some(filters))
-                    .send()
-                    .await,
-            )
-        }
-        other => Err(format!("the replay does not know the action {other:?}")),
-    }
-}
-
-/// Baseline (ii), first apply: the bare writes of the pod roles (CreateRole, then
-/// PutRolePolicy and AttachRolePolicy), each role's writes in order, at most `concurrency`
-/// calls in flight. Same tags, trust and documents as rolecall writes, to another cluster's
-/// names.
-pub async fn bare_writes(
-    c: &Clients,
-    cluster: &str,
-    n: usize,
-    policy_arn: &str,
-    concurrency: usize,
-) -> Result<Duration, String> {
-    let limit = Limit::new(concurrency);
-    let trust = format!(
-        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Effect\": \"Allow\",\n      \"Principal\": {{\n        \"AWS\": \"arn:aws:iam::000000000000:role/nodes.{cluster}\"\n      }},\n      \"Action\": \"sts:AssumeRole\"\n    }}\n  ]\n}}"
-    );
-    let tags = vec![
-        Tag::builder()
-            .key("KubernetesCluster")
-            .value(cluster)
-            .build()
-            .map_err(|e| e.to_string())?,
-        Tag::builder()
-            .key(format!("kubernetes.io/cluster/{cluster}"))
-            .value("owned")
-            .build()
-            .map_err(|e| e.to_string())?,
-    ];
-    let jobs = (0..n)
-        .map(|i| {
-            let (iam, limit) = (c.iam.clone(), limit.clone());
-            let (role, trust, tags, arn) = (
-                spec::role_name(i, cluster),
-                trust.clone(),
-                tags.clone(),
-                policy_arn.to_string(),
-            );
-            async move {
-                let create = iam
-                    .create_role()
-                    .role_name(&role)
-                    .path("/")
-                    .assume_role_policy_document(trust)
-                    .set_tags(Some(tags));
-                limit.call(create.send()).await.map_err(message)?;
-                let put = iam
-                    .put_role_policy()
-                    .role_name(&role)
-                    .policy_name(&role)
-                    .policy_document(spec::document(i));
-                let attach = iam.attach_role_policy().role_name(&role).policy_arn(arn);
-                let (put, attach) = tokio::join!(limit.call(put.send()), limit.call(attach.send()));
-                put.map_err(message)?;
-                attach.map_err(message).map(drop)
-            }
-        })
-        .collect();
-    run_all(jobs).await
 }
 
 /// One boxed job for `run_all`.
@@ -446,25 +196,7 @@ pub async fn clean_up(
         let role = spec::role_name(i, cluster);
         jobs.push(Box::pin(async move {
             if spec::has_profile(i) {
-                tolerate(
-                    limit
-                        .call(
-                            iam.remove_role_from_instance_profile()
-                                .instance_profile_name(&role)
-                                .role_name(&role)
-                                .send(),
-                        )
-                        .await,
-                )?;
-                tolerate(
-                    limit
-                        .call(
-                            iam.delete_instance_profile()
-                                .instance_profile_name(&role)
-                                .send(),
-                        )
-                        .await,
-                )?;
+                delete_profile(&iam, &limit, &role, &role).await?;
             }
             let delete_policy = iam.delete_role_policy().role_name(&role).policy_name(&role);
             let detach = iam.detach_role_policy().role_name(&role).policy_arn(arn);
@@ -493,82 +225,50 @@ async fn delete_role_fully(
     limit: &Limit,
     role: &str,
 ) -> Result<(), String> {
-    let profiles = match limit
-        .call(iam.list_instance_profiles_for_role().role_name(role).send())
-        .await
-    {
-        Ok(out) => out.instance_profiles().to_vec(),
-        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
-        Err(e) => return Err(message(e)),
+    let profiles = iam.list_instance_profiles_for_role().role_name(role);
+    let Some(profiles) = unless_gone(limit.call(profiles.send()).await)? else {
+        return Ok(());
     };
-    for p in profiles {
-        let name = p.instance_profile_name();
-        tolerate(
-            limit
-                .call(
-                    iam.remove_role_from_instance_profile()
-                        .instance_profile_name(name)
-                        .role_name(role)
-                        .send(),
-                )
-                .await,
-        )?;
-        tolerate(
-            limit
-                .call(
-                    iam.delete_instance_profile()
-                        .instance_profile_name(name)
-                        .send(),
-                )
-                .await,
-        )?;
+    for p in profiles.instance_profiles() {
+        delete_profile(iam, limit, p.instance_profile_name(), role).await?;
     }
-    let inline = match limit
-        .call(iam.list_role_policies().role_name(role).send())
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
-        Err(e) => return Err(message(e)),
+    let inline = iam.list_role_policies().role_name(role);
+    let Some(inline) = unless_gone(limit.call(inline.send()).await)? else {
+        return Ok(());
     };
     for name in inline.policy_names() {
-        tolerate(
-            limit
-                .call(
-                    iam.delete_role_policy()
-                        .role_name(role)
-                        .policy_name(name)
-                        .send(),
-                )
-                .await,
-        )?;
+        let delete = iam.delete_role_policy().role_name(role).policy_name(name);
+        limit.tolerant(delete.send()).await?;
     }
-    let attached = match limit
-        .call(iam.list_attached_role_policies().role_name(role).send())
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(()),
-        Err(e) => return Err(message(e)),
+    let attached = iam.list_attached_role_policies().role_name(role);
+    let Some(attached) = unless_gone(limit.call(attached.send()).await)? else {
+        return Ok(());
     };
-    for p in attached.attached_policies() {
-        if let Some(arn) = p.policy_arn() {
-            tolerate(
-                limit
-                    .call(
-                        iam.detach_role_policy()
-                            .role_name(role)
-                            .policy_arn(arn)
-                            .send(),
-                    )
-                    .await,
-            )?;
-        }
+    for arn in attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+    {
+        let detach = iam.detach_role_policy().role_name(role).policy_arn(arn);
+        limit.tolerant(detach.send()).await?;
     }
-    tolerate(limit.call(iam.delete_role().role_name(role).send()).await)
+    limit
+        .tolerant(iam.delete_role().role_name(role).send())
+        .await
 }
 
-/// How many roles the account holds (GAAD's cost grows with it).
-pub async fn account_roles(c: &Clients) -> Result<usize, String> {
-    authorization_details(c).await.map(|(_, roles)| roles)
+/// Takes `role` out of the instance profile `profile`, and deletes the profile.
+async fn delete_profile(
+    iam: &aws_sdk_iam::Client,
+    limit: &Limit,
+    profile: &str,
+    role: &str,
+) -> Result<(), String> {
+    let remove = iam
+        .remove_role_from_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role);
+    limit.tolerant(remove.send()).await?;
+    let delete = iam.delete_instance_profile().instance_profile_name(profile);
+    limit.tolerant(delete.send()).await
 }

@@ -1,11 +1,12 @@
 //! Runs the built `rolecall` binary once: wall time, exit code, peak memory (the child's own
 //! `ru_maxrss`, from `wait4` in a small helper process), and the calls rolecall counted itself
-//! (`--calls-json`).
+//! (`--calls-json`); and checks, before any run, that the binary is there, current and has
+//! the flags the benchmark needs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -42,6 +43,72 @@ pub fn rolecall_binary() -> PathBuf {
         .and_then(Path::parent)
         .map(|release| release.join("rolecall"))
         .expect("the benchmark runs from target/<profile>/deps")
+}
+
+/// Checks that target/release/rolecall exists, is not older than the sources, and has the
+/// flags the benchmark needs. The benchmark does not build it: a `cargo build` started from
+/// a process that `cargo bench` runs sees cargo's own environment variables, which some
+/// dependencies' build scripts watch, and rebuilds them all.
+pub fn prepare_binary() -> PathBuf {
+    let bin = rolecall_binary();
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release` first",
+        bin.display()
+    );
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+    let newest_source = newest_mtime(&crate::repo_root().join("src"));
+    if let (Some(built), Some((source, path))) = (built, newest_source) {
+        if source > built {
+            eprintln!(
+                "scale: WARNING: {} is newer than {}: run `cargo build --release` to measure the current code",
+                path.display(),
+                bin.display()
+            );
+        }
+    }
+    let help = std::process::Command::new(&bin)
+        .args(["update", "--help"])
+        .output()
+        .expect("run rolecall update --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--endpoint-url",
+        "--fetch",
+        "--concurrency",
+        "--calls-json",
+        "--yes",
+    ] {
+        assert!(
+            help.contains(flag),
+            "{} has no {flag} flag yet: rebuild it once that flag has landed",
+            bin.display()
+        );
+    }
+    bin
+}
+
+/// The newest modification time of the files under `dir`, with the file.
+fn newest_mtime(dir: &Path) -> Option<(SystemTime, PathBuf)> {
+    let mut newest: Option<(SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let found = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| (t, path))
+        };
+        if let Some((t, p)) = found {
+            if newest.as_ref().is_none_or(|(n, _)| t > *n) {
+                newest = Some((t, p));
+            }
+        }
+    }
+    newest
 }
 
 /// The first argument that makes this benchmark binary the measuring helper.

@@ -1,6 +1,8 @@
-//! The cluster spec of the benchmark: a Cluster with a master, a node and a bastion group
-//! (as tests/common/spec.rs renders them) and N kube2iam pod roles under
-//! `spec.iam.podIdentity`, each with an inline policy and one managed policy.
+//! The cluster spec of the benchmark: the tests' cluster (tests/common/spec.rs, included as
+//! `crate::cluster_yaml`) with N kube2iam pod roles under `spec.iam.podIdentity`, each with
+//! an inline policy and one managed policy; and how each role is named, changed and seeded.
+
+use crate::cluster_yaml::{pod_identity_block, pod_role, ClusterYaml};
 
 /// The short name of pod role `i` (`roles[].name`).
 pub fn short_name(i: usize) -> String {
@@ -45,66 +47,20 @@ pub fn document(i: usize) -> String {
 
 /// The spec with `n` pod roles; with `ten_percent_changed`, every 10th inline policy differs.
 pub fn render(cluster: &str, n: usize, policy_arn: &str, ten_percent_changed: bool) -> String {
-    let mut roles = String::new();
-    for i in 0..n {
-        let changed = ten_percent_changed && changed_in_ten_percent(i);
-        roles.push_str(&format!(
-            "      - name: {}
-        namespaces: [apps-{i:04}]
-        policyARNs:
-        - {policy_arn}
-        inlinePolicy: |
-          {}
-",
-            short_name(i),
-            statements(i, changed)
-        ));
-    }
-    let mut out = format!(
-        "apiVersion: kops.k8s.io/v1alpha2
-kind: Cluster
-metadata:
-  name: {cluster}
-spec:
-  cloudProvider: aws
-  configBase: s3://rolecall-bench/{cluster}
-  iam:
-    legacy: false
-    allowContainerRegistry: true
-    podIdentity:
-      mode: kube2iam
-      roles:
-{roles}  etcdClusters:
-  - name: main
-    etcdMembers:
-    - name: a
-      instanceGroup: master-us-east-1a
-      encryptedVolume: true
-      kmsKeyId: arn:aws:kms:us-east-1:000000000000:key/test-key
-  subnets:
-  - name: us-east-1a
-    zone: us-east-1a
-"
-    );
-    for (group, role) in [
-        ("master-us-east-1a", "Master"),
-        ("nodes", "Node"),
-        ("bastions", "Bastion"),
-    ] {
-        out.push_str(&format!(
-            "---
-apiVersion: kops.k8s.io/v1alpha2
-kind: InstanceGroup
-metadata:
-  name: {group}
-  labels:
-    kops.k8s.io/cluster: {cluster}
-spec:
-  role: {role}
-  subnets:
-  - us-east-1a
-"
-        ));
-    }
-    out
+    let roles: String = (0..n)
+        .map(|i| {
+            let changed = ten_percent_changed && changed_in_ten_percent(i);
+            let namespace = format!("apps-{i:04}");
+            pod_role(
+                &short_name(i),
+                &namespace,
+                policy_arn,
+                &statements(i, changed),
+            )
+        })
+        .collect();
+    ClusterYaml::new(cluster)
+        .with_state_bucket("rolecall-bench")
+        .with_iam(&pod_identity_block("kube2iam", &roles))
+        .render()
 }

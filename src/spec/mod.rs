@@ -2,8 +2,12 @@
 //! hand on a typed [`ClusterSpec`]. Nothing here talks to AWS; a spec that comes out of
 //! [`load_files`] or [`parse_documents`] is whole and valid.
 
+mod arns;
+mod cluster;
 mod error;
+mod instance_group;
 mod kube_names;
+mod pod_roles;
 mod raw;
 mod statements;
 mod validate;

@@ -1,7 +1,7 @@
 //! The IAM parts users write in the spec, checked before anything reaches AWS: the policy
-//! statements of `spec.additionalPolicies.<role>` and of a pod role's `inlinePolicy`
-//! (against IAM's grammar, [`crate::policy::grammar`]), and the etcd members' KMS keys,
-//! which kops puts into the masters' policy as a Resource.
+//! statements of `spec.additionalPolicies.<role>` and of a pod role's `inlinePolicy` (a JSON
+//! array in a YAML string, checked against IAM's grammar, [`crate::policy::grammar`]), and
+//! the etcd members' KMS keys, which kops puts into the masters' policy as a Resource.
 //!
 //! A statement's problem is reported where it stands: when the policy is a block scalar
 //! (`|`) or a one-line quoted string, at the line and column of the statement's element in
@@ -60,6 +60,59 @@ pub(super) fn check_statements(
     placed.sort_by_key(|e| e.location.as_ref().map(|l| (l.line, l.column)));
     c.errors.append(&mut placed);
     ok
+}
+
+/// The statements of a policy written as a JSON array in a YAML string, as kops takes them
+/// in `spec.additionalPolicies` and `inlinePolicy`: a non-empty array of statements that
+/// IAM's grammar accepts in an identity policy, with element names read as `names` says.
+pub(super) fn policy_statements(
+    c: &mut Checker,
+    value: &At<String>,
+    field: &str,
+    names: ElementNames,
+) -> Option<Vec<serde_json::Value>> {
+    let parsed: serde_json::Value = match serde_json::from_str(&value.value) {
+        Ok(v) => v,
+        Err(e) => {
+            c.error(
+                value,
+                field,
+                format!(
+                    "is not valid JSON: {} at line {} column {} of the policy",
+                    strip_serde_position(&e),
+                    e.line(),
+                    e.column()
+                ),
+            );
+            return None;
+        }
+    };
+    let serde_json::Value::Array(statements) = parsed else {
+        c.error(
+            value,
+            field,
+            "must be a JSON array of policy statements, such as [{\"Effect\": \"Allow\", ...}]",
+        );
+        return None;
+    };
+    if statements.is_empty() {
+        c.error(
+            value,
+            field,
+            "is an empty list; IAM rejects a policy with no statements. Remove the key to delete the policy",
+        );
+        return None;
+    }
+    check_statements(c, value, field, &statements, names).then_some(statements)
+}
+
+/// serde_json appends "at line L column C" to its messages; the caller states the place itself.
+fn strip_serde_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 /// The statement as kops writes it back: its four known elements in their spelling.

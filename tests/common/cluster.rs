@@ -24,6 +24,13 @@ impl Cluster {
         Cluster::new_named(&unique_cluster(test), yaml).await
     }
 
+    /// A new cluster for `test`, applied once, successfully.
+    pub async fn applied(test: &str, yaml: impl Fn(&str) -> ClusterYaml) -> Cluster {
+        let c = Cluster::new(test, yaml).await;
+        c.apply().await.assert_code(0);
+        c
+    }
+
     /// A cluster with a name the test chose (from [`unique_cluster`]).
     pub async fn new_named(name: &str, yaml: impl Fn(&str) -> ClusterYaml) -> Cluster {
         let upstream = localstack();
@@ -53,6 +60,37 @@ impl Cluster {
 
     pub async fn apply(&self) -> Run {
         self.run(&["--yes"]).await
+    }
+
+    /// `update --yes --lifecycle-overrides <overrides>`.
+    pub async fn apply_with_overrides(&self, overrides: &str) -> Run {
+        self.run(&["--yes", "--lifecycle-overrides", overrides])
+            .await
+    }
+
+    /// Applies again, counting requests afresh, and asserts that the plan had nothing left
+    /// to change and nothing was written. The run, for more checks.
+    pub async fn apply_again_quietly(&self) -> Run {
+        self.proxy.clear();
+        let again = self.apply().await;
+        assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+        self.assert_no_writes();
+        again
+    }
+
+    /// Applies, and asserts that it succeeded, that the writes since the proxy was last
+    /// cleared are exactly `expected`, in order, and that the account then matches the spec.
+    pub async fn assert_apply_writes(&self, expected: &[&str]) {
+        self.apply().await.assert_code(0);
+        assert_eq!(self.proxy.writes(), expected);
+        assert_account_matches(&self.desired()).await;
+    }
+
+    /// Asserts that the proxy saw no write since it was last cleared.
+    #[track_caller]
+    pub fn assert_no_writes(&self) {
+        let writes = self.proxy.writes();
+        assert!(writes.is_empty(), "writes: {writes:?}");
     }
 
     /// The desired model, computed by rolecall's library from the same file.
@@ -97,10 +135,8 @@ pub async fn assert_account_matches(desired: &DesiredState) {
         let got = iam
             .get_role_policy()
             .role_name(&rp.role)
-            .policy_name(&rp.name)
-            .send()
-            .await;
-        match (&rp.document, got) {
+            .policy_name(&rp.name);
+        match (&rp.document, got.send().await) {
             (Some(doc), Ok(out)) => {
                 let have = policy::decode_aws_document(out.policy_document());
                 assert!(policy::equivalent(&have, doc), "policy {}: {have}", rp.name);
@@ -115,24 +151,23 @@ pub async fn assert_account_matches(desired: &DesiredState) {
         }
     }
     for link in &desired.profile_roles {
-        let got = iam
-            .get_instance_profile()
-            .instance_profile_name(&link.profile)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("profile {} should exist: {e:?}", link.profile));
-        let roles: Vec<&str> = got
-            .instance_profile()
-            .unwrap()
-            .roles()
-            .iter()
-            .map(|r| r.role_name())
-            .collect();
+        let roles = roles_in_profile(&iam, &link.profile).await;
         assert_eq!(
             roles,
-            vec![link.role.as_str()],
+            [link.role.as_str()],
             "roles in profile {}",
             link.profile
         );
     }
+}
+
+/// The roles in an instance profile, which must exist.
+async fn roles_in_profile(iam: &aws_sdk_iam::Client, profile: &str) -> Vec<String> {
+    let got = iam.get_instance_profile().instance_profile_name(profile);
+    let got = got
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("profile {profile} should exist: {e:?}"));
+    let roles = got.instance_profile().unwrap().roles();
+    roles.iter().map(|r| r.role_name().to_string()).collect()
 }

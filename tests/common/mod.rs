@@ -64,33 +64,32 @@ pub fn unique_cluster(test: &str) -> String {
     )
 }
 
+/// A client of the SDK crate `$sdk` for the shared LocalStack: us-east-1, test credentials,
+/// and nothing read from the machine's AWS configuration.
+macro_rules! localstack_client {
+    ($sdk:ident) => {{
+        let endpoint = localstack();
+        let config = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider($sdk::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .build();
+        $sdk::Client::from_conf(config)
+    }};
+}
+
 /// An IAM client that talks to LocalStack directly, not through rolecall or the proxy:
 /// the tests' independent view of the account.
 pub async fn iam_client() -> aws_sdk_iam::Client {
-    let endpoint = localstack();
-    let config = aws_sdk_iam::Config::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_iam::Client::from_conf(config)
+    localstack_client!(aws_sdk_iam)
 }
 
 /// An EC2 client for LocalStack, to start the instances the tests need.
 pub async fn ec2_client() -> aws_sdk_ec2::Client {
-    let endpoint = localstack();
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
+    localstack_client!(aws_sdk_ec2)
 }
 
 /// Starts one instance as kops would: tagged with the cluster, the instance group and any
@@ -166,6 +165,30 @@ impl Run {
     pub fn last_line(&self) -> &str {
         self.stdout.lines().last().unwrap_or("")
     }
+
+    /// Asserts the exit code, showing the run when it differs.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{self:?}");
+    }
+
+    /// Asserts that stdout starts with `head`, showing the run when it does not.
+    #[track_caller]
+    pub fn assert_stdout_starts(&self, head: &str) {
+        assert!(self.stdout.starts_with(head), "{self:?}");
+    }
+
+    /// Asserts that stdout holds `part`, showing the run when it does not.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, part: &str) {
+        assert!(self.stdout.contains(part), "{self:?}");
+    }
+
+    /// Asserts that stderr holds `part`, showing the run when it does not.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, part: &str) {
+        assert!(self.stderr.contains(part), "{self:?}");
+    }
 }
 
 impl std::fmt::Debug for Run {
@@ -195,12 +218,18 @@ pub async fn rolecall(endpoint: &str, args: &[&str]) -> Run {
 
 /// Like [`rolecall`], with exactly these AWS variables (and no config files).
 pub async fn rolecall_with_env(endpoint: &str, args: &[&str], aws_env: &[(&str, &str)]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["--endpoint-url", endpoint]);
+    rolecall_args(&all, aws_env).await
+}
+
+/// Runs the rolecall binary with exactly `args` (no `--endpoint-url` added) and these AWS
+/// variables, and no config files.
+pub async fn rolecall_args(args: &[&str], aws_env: &[(&str, &str)]) -> Run {
     let home = std::env::temp_dir().join("rolecall-tests-empty-home");
     std::fs::create_dir_all(&home).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
         .args(args)
-        .arg("--endpoint-url")
-        .arg(endpoint)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &home)
@@ -226,6 +255,88 @@ pub fn scratch_dir(cluster: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(cluster);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A policy that allows everything in S3: what a hand-made change puts on a role.
+pub const ALLOW_S3: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+
+/// The trust policy of an instance role.
+pub const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Makes a role by hand, trusting as `trust` says, with `tags` when given.
+pub async fn create_role(name: &str, trust: &str, tags: Option<&[(String, String)]>) {
+    iam_client()
+        .await
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .set_tags(tags.map(iam_tags))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Puts the inline policy `name` on `role` by hand.
+pub async fn put_role_policy(role: &str, name: &str, document: &str) {
+    iam_client()
+        .await
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Replaces a role's trust policy by hand.
+pub async fn set_trust(role: &str, document: &str) {
+    iam_client()
+        .await
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Makes an instance profile by hand, with `tags` when given; its ARN.
+pub async fn create_instance_profile(name: &str, tags: Option<&[(String, String)]>) -> String {
+    let out = iam_client()
+        .await
+        .create_instance_profile()
+        .instance_profile_name(name)
+        .set_tags(tags.map(iam_tags))
+        .send()
+        .await
+        .unwrap();
+    out.instance_profile().unwrap().arn().to_string()
+}
+
+/// Puts `role` into the instance profile `profile` by hand.
+pub async fn add_role_to_instance_profile(profile: &str, role: &str) {
+    iam_client()
+        .await
+        .add_role_to_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The audiences of an OIDC provider, which must exist, read with the tests' own client.
+pub async fn oidc_audiences(arn: &str) -> Vec<String> {
+    let out = iam_client()
+        .await
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await
+        .expect("the OIDC provider exists");
+    out.client_id_list().to_vec()
 }
 
 /// A customer managed policy of the test's own, to attach.
@@ -279,16 +390,25 @@ pub fn iam_tags(pairs: &[(String, String)]) -> Vec<aws_sdk_iam::types::Tag> {
         .collect()
 }
 
-/// A role's trust policy as IAM holds it (decoded), read with the tests' own client.
-pub async fn trust_policy(role: &str) -> String {
+/// A role as IAM holds it, read with the tests' own client.
+pub async fn get_role(name: &str) -> aws_sdk_iam::types::Role {
     let out = iam_client()
         .await
         .get_role()
-        .role_name(role)
+        .role_name(name)
         .send()
         .await
         .unwrap();
-    rolecall::policy::decode_aws_document(
-        out.role().unwrap().assume_role_policy_document().unwrap(),
-    )
+    out.role().unwrap().clone()
+}
+
+/// A role's id: a role recreated under the same name gets another.
+pub async fn role_id(name: &str) -> String {
+    get_role(name).await.role_id().to_string()
+}
+
+/// A role's trust policy as IAM holds it (decoded), read with the tests' own client.
+pub async fn trust_policy(role: &str) -> String {
+    let role = get_role(role).await;
+    rolecall::policy::decode_aws_document(role.assume_role_policy_document().unwrap())
 }

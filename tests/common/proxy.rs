@@ -1,8 +1,10 @@
 //! An HTTP proxy in front of LocalStack that records the IAM action of every request
 //! rolecall sends, and can answer chosen actions with an AWS error instead of passing
-//! them on. It is how the tests prove what was, and was not, sent.
+//! them on. It is how the tests prove what was, and was not, sent. The scale bench
+//! (benches/scale.rs) includes it too, to count requests by action, record their
+//! parameters for replay, and hold each request as a network round trip would.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,6 +18,9 @@ pub struct Fault {
     pub message: String,
     pub times: usize,
 }
+
+/// The decoded form parameters of one request, in the order sent.
+pub type Params = Vec<(String, String)>;
 
 #[derive(Default)]
 struct State {
@@ -36,6 +41,8 @@ struct State {
     faults: HashMap<String, Fault>,
     /// action -> (a successful answer's XML body, how many more times to send it).
     answers: HashMap<String, (String, usize)>,
+    /// Each request's parameters, while recording.
+    records: Option<Vec<Params>>,
 }
 
 pub struct RecordingProxy {
@@ -53,6 +60,17 @@ pub fn is_read(action: &str) -> bool {
 impl RecordingProxy {
     /// Listens on a free loopback port and forwards to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str) -> RecordingProxy {
+        RecordingProxy::start_with(upstream, false).await
+    }
+
+    /// Like [`RecordingProxy::start`], with Nagle's algorithm off on both sides of every
+    /// connection, so that no small write waits for an acknowledgement: for the bench,
+    /// which times round trips.
+    pub async fn start_without_nagle(upstream: &str) -> RecordingProxy {
+        RecordingProxy::start_with(upstream, true).await
+    }
+
+    async fn start_with(upstream: &str, no_nagle: bool) -> RecordingProxy {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -60,10 +78,13 @@ impl RecordingProxy {
         let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if no_nagle {
+                    let _ = client.set_nodelay(true);
+                }
                 let upstream = upstream.clone();
                 let state = shared.clone();
                 tokio::spawn(async move {
-                    let _ = serve(client, &upstream, state).await;
+                    let _ = serve(client, &upstream, no_nagle, state).await;
                 });
             }
         });
@@ -131,6 +152,33 @@ impl RecordingProxy {
         s.bodies.clear();
     }
 
+    /// The requests since the last [`RecordingProxy::clear`], counted by action; then
+    /// clears, so that the count starts again.
+    pub fn take_counts(&self) -> BTreeMap<String, u64> {
+        let mut s = self.state.lock().unwrap();
+        let mut counts = BTreeMap::new();
+        for action in s.actions.drain(..) {
+            *counts.entry(action).or_default() += 1;
+        }
+        s.bodies.clear();
+        counts
+    }
+
+    /// Starts recording each request's parameters (and forgets earlier records).
+    pub fn start_recording(&self) {
+        self.state.lock().unwrap().records = Some(Vec::new());
+    }
+
+    /// The requests recorded since [`RecordingProxy::start_recording`]; recording stops.
+    pub fn take_records(&self) -> Vec<Params> {
+        self.state
+            .lock()
+            .unwrap()
+            .records
+            .take()
+            .unwrap_or_default()
+    }
+
     /// Fails every `every`-th request, whatever its action, with the faults in turn. A fault
     /// with status 0 drops the connection without answering, as a reset would.
     pub fn chaos(&self, every: usize, faults: Vec<Fault>) {
@@ -184,8 +232,16 @@ impl RecordingProxy {
 
 /// One client connection: requests are parsed and recorded on the way up, responses are
 /// copied back as they come. HTTP/1.1 without pipelining keeps the two in step.
-async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+async fn serve(
+    client: TcpStream,
+    upstream: &str,
+    no_nagle: bool,
+    state: Arc<Mutex<State>>,
+) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream).await?;
+    if no_nagle {
+        server.set_nodelay(true)?;
+    }
     let (mut client_read, client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let client_write = Arc::new(tokio::sync::Mutex::new(client_write));
@@ -220,6 +276,9 @@ async fn serve(client: TcpStream, upstream: &str, state: Arc<Mutex<State>>) -> s
             let mut s = state.lock().unwrap();
             s.actions.push(action.clone());
             s.bodies.push(decode_form(&request.body));
+            if let Some(records) = &mut s.records {
+                records.push(params_of(&request.body));
+            }
             s.seen += 1;
             let seen = s.seen;
             let chaotic = s
@@ -351,6 +410,23 @@ fn decode_form(body: &[u8]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// A form body as (name, value) pairs, both percent-decoded (`+` is a space).
+fn params_of(body: &[u8]) -> Params {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 /// The `Action` parameter of an AWS query-protocol body.

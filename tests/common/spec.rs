@@ -1,8 +1,52 @@
-//! kops cluster specs for the integration tests, written as users write them.
+//! The one generator of kops cluster YAML, written as users write it, for the unit tests,
+//! the integration tests and the scale bench: src/test_spec.rs and benches/scale.rs include
+//! this file with `#[path]`, tests/common/mod.rs as its module `spec`. Pure std: it writes
+//! text and reads nothing, so that every user can include it.
 
-/// A cluster with a master, a node and a bastion group.
+/// The instance groups of a generated cluster: a master, a node and a bastion group.
+pub const INSTANCE_GROUPS: [(&str, &str); 3] = [
+    ("master-us-east-1a", "Master"),
+    ("nodes", "Node"),
+    ("bastions", "Bastion"),
+];
+
+/// A `Cluster` document named `name` with `cloudProvider: aws`, then `spec_body` (lines
+/// indented by two spaces).
+pub fn cluster_document(name: &str, spec_body: &str) -> String {
+    format!(
+        "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: {name}\nspec:\n  cloudProvider: aws\n{spec_body}"
+    )
+}
+
+/// An `InstanceGroup` document after its `---` line: `metadata_extra` ends its metadata,
+/// `spec_extra` its spec, after the role (both lines indented by two spaces).
+pub fn instance_group_document(
+    name: &str,
+    role: &str,
+    metadata_extra: &str,
+    spec_extra: &str,
+) -> String {
+    format!(
+        "---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: {name}\n{metadata_extra}spec:\n  role: {role}\n{spec_extra}"
+    )
+}
+
+/// The smallest spec: the Cluster with `spec_body` and no more, and a group of each role
+/// with no more than its role.
+pub fn bare_cluster(name: &str, spec_body: &str) -> String {
+    let mut text = cluster_document(name, spec_body);
+    for (group, role) in INSTANCE_GROUPS {
+        text.push_str(&instance_group_document(group, role, "", ""));
+    }
+    text
+}
+
+/// A cluster as kops users write one: state store, strict IAM, etcd with a KMS key, a
+/// subnet in us-east-1, and a master, a node and a bastion group.
 pub struct ClusterYaml {
     pub name: String,
+    /// The S3 bucket of `spec.configBase`.
+    pub state_bucket: String,
     /// The JSON array under `spec.additionalPolicies.node`, if any.
     pub node_additional: Option<String>,
     /// `spec.iam.profile` of the nodes group: an existing instance profile's ARN.
@@ -19,12 +63,18 @@ impl ClusterYaml {
     pub fn new(name: &str) -> Self {
         ClusterYaml {
             name: name.to_string(),
+            state_bucket: "rolecall-tests".to_string(),
             node_additional: None,
             node_profile: None,
             iam_extra: String::new(),
             spec_extra: String::new(),
             roles: vec!["Master", "Node", "Bastion"],
         }
+    }
+
+    pub fn with_state_bucket(mut self, bucket: &str) -> Self {
+        self.state_bucket = bucket.to_string();
+        self
     }
 
     pub fn with_node_policy(mut self, statements: &str) -> Self {
@@ -48,13 +98,21 @@ impl ClusterYaml {
         self
     }
 
+    /// IRSA: an OIDC provider rolecall manages, and one service account `namespace/account`
+    /// granted the managed policy `policy_arn`.
+    pub fn with_service_account(self, account: &str, namespace: &str, policy_arn: &str) -> Self {
+        let discovery = issuer_discovery(&self.name);
+        self.with_spec(&discovery)
+            .with_iam(&service_account_permissions(account, namespace, policy_arn))
+    }
+
     pub fn with_node_profile(mut self, arn: &str) -> Self {
         self.node_profile = Some(arn.to_string());
         self
     }
 
     pub fn render(&self) -> String {
-        let name = &self.name;
+        let (name, bucket) = (&self.name, &self.state_bucket);
         let additional = match &self.node_additional {
             Some(json) => {
                 let indented: String = json.lines().map(|l| format!("      {l}\n")).collect();
@@ -63,14 +121,10 @@ impl ClusterYaml {
             None => String::new(),
         };
         let (iam_extra, spec_extra) = (&self.iam_extra, &self.spec_extra);
-        let mut out = format!(
-            "apiVersion: kops.k8s.io/v1alpha2
-kind: Cluster
-metadata:
-  name: {name}
-spec:
-  cloudProvider: aws
-  configBase: s3://rolecall-tests/{name}
+        let mut out = cluster_document(
+            name,
+            &format!(
+                "  configBase: s3://{bucket}/{name}
   iam:
     legacy: false
     allowContainerRegistry: true
@@ -85,31 +139,19 @@ spec:
   - name: us-east-1a
     zone: us-east-1a
 "
+            ),
         );
-        let groups = [
-            ("master-us-east-1a", "Master"),
-            ("nodes", "Node"),
-            ("bastions", "Bastion"),
-        ];
-        for (group, role) in groups.into_iter().filter(|(_, r)| self.roles.contains(r)) {
+        let labels = format!("  labels:\n    kops.k8s.io/cluster: {name}\n");
+        for (group, role) in INSTANCE_GROUPS
+            .into_iter()
+            .filter(|(_, r)| self.roles.contains(r))
+        {
             let iam = match (&self.node_profile, role) {
                 (Some(arn), "Node") => format!("  iam:\n    profile: {arn}\n"),
                 _ => String::new(),
             };
-            out.push_str(&format!(
-                "---
-apiVersion: kops.k8s.io/v1alpha2
-kind: InstanceGroup
-metadata:
-  name: {group}
-  labels:
-    kops.k8s.io/cluster: {name}
-spec:
-  role: {role}
-{iam}  subnets:
-  - us-east-1a
-"
-            ));
+            let spec = format!("{iam}  subnets:\n  - us-east-1a\n");
+            out.push_str(&instance_group_document(group, role, &labels, &spec));
         }
         out
     }
@@ -138,14 +180,34 @@ pub fn issuer_discovery(cluster: &str) -> String {
     )
 }
 
+/// `spec.iam.serviceAccountExternalPermissions` with one IRSA role: service account
+/// `namespace/account`, granted the managed policy `policy_arn`.
+pub fn service_account_permissions(account: &str, namespace: &str, policy_arn: &str) -> String {
+    format!(
+        "    serviceAccountExternalPermissions:\n    - name: {account}\n      namespace: {namespace}\n      aws:\n        policyARNs: [{policy_arn}]\n"
+    )
+}
+
+/// `spec.iam.podIdentity` in `mode` with `roles`, entries from [`pod_role`].
+pub fn pod_identity_block(mode: &str, roles: &str) -> String {
+    format!("    podIdentity:\n      mode: {mode}\n      roles:\n{roles}")
+}
+
+/// One entry of `podIdentity.roles`: role `name` for pods in `namespace`, with `policy_arn`
+/// attached and the inline policy `statements` (a JSON array on one line).
+pub fn pod_role(name: &str, namespace: &str, policy_arn: &str, statements: &str) -> String {
+    format!(
+        "      - name: {name}\n        namespaces: [{namespace}]\n        policyARNs: [{policy_arn}]\n        inlinePolicy: |\n          {statements}\n"
+    )
+}
+
 /// `spec.iam.podIdentity` in `mode` with one role per name, each for the namespace of its
 /// name, with `policy_arn` attached and an inline policy.
 pub fn pod_identity(mode: &str, policy_arn: &str, roles: &[&str]) -> String {
-    let mut out = format!("    podIdentity:\n      mode: {mode}\n      roles:\n");
-    for role in roles {
-        out.push_str(&format!(
-            "      - name: {role}\n        namespaces: [{role}]\n        policyARNs: [{policy_arn}]\n        inlinePolicy: |\n          [{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]\n"
-        ));
-    }
-    out
+    let statements = r#"[{"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}]"#;
+    let entries: String = roles
+        .iter()
+        .map(|role| pod_role(role, role, policy_arn, statements))
+        .collect();
+    pod_identity_block(mode, &entries)
 }

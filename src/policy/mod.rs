@@ -70,13 +70,19 @@ pub struct CanonicalStatement {
 /// Principal type (`AWS`, `Service`, `Federated`, ...) -> principals.
 pub type Principals = BTreeMap<String, BTreeSet<String>>;
 
+/// The value's members, or `error` when it is not a JSON object.
+fn object(value: Value, error: &str) -> Result<serde_json::Map<String, Value>, PolicyError> {
+    match value {
+        Value::Object(members) => Ok(members),
+        _ => Err(PolicyError(error.into())),
+    }
+}
+
 /// Parses a policy document into its canonical form.
 pub fn canonical(text: &str) -> Result<CanonicalPolicy, PolicyError> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| PolicyError(format!("not valid JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(PolicyError("a policy must be a JSON object".into()));
-    };
+    let obj = object(value, "a policy must be a JSON object")?;
     let mut policy = CanonicalPolicy::default();
     for (key, v) in obj {
         match key.as_str() {
@@ -105,9 +111,7 @@ pub fn canonical(text: &str) -> Result<CanonicalPolicy, PolicyError> {
 }
 
 fn canonical_statement(value: Value) -> Result<CanonicalStatement, PolicyError> {
-    let Value::Object(obj) = value else {
-        return Err(PolicyError("each statement must be a JSON object".into()));
-    };
+    let obj = object(value, "each statement must be a JSON object")?;
     let mut st = CanonicalStatement::default();
     for (key, v) in obj {
         match key.as_str() {

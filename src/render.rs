@@ -215,10 +215,18 @@ fn render_field(out: &mut String, kind: ChangeKind, field: &FieldChange, style: 
     }
 }
 
+/// The statements as written. kops's legacy policies hold the same statement twice
+/// (`route53:ListHostedZones`), which the canonical form, a set, would count once.
 fn statement_count(doc: &str) -> usize {
-    policy::canonical(doc)
-        .map(|c| c.statements.len())
-        .unwrap_or(0)
+    let value: serde_json::Value = match serde_json::from_str(&policy::decode_aws_document(doc)) {
+        Ok(v) => v,
+        Err(_) => return 0,
+    };
+    match value.get("Statement") {
+        Some(serde_json::Value::Array(statements)) => statements.len(),
+        Some(serde_json::Value::Object(_)) => 1,
+        _ => 0,
+    }
 }
 
 /// A unified diff, `actual` against `desired`, of the two documents in display form.

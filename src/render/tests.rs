@@ -150,6 +150,54 @@ fn the_diff_ignores_key_order_differences() {
     assert_eq!(document_diff(OLD, reordered), "");
 }
 
+/// kops's legacy masters' policy holds `route53:ListHostedZones` twice: 9 statements, as
+/// written and as sent, though IAM would read 8 distinct ones.
+#[test]
+fn a_new_policy_counts_its_statements_as_written_duplicates_included() {
+    let list_zones = r#"{"Effect":"Allow","Action":["route53:ListHostedZones"],"Resource":["*"]}"#;
+    let mut statements = vec![list_zones.to_string(); 2];
+    statements.extend(
+        (0..7).map(|i| {
+            format!(r#"{{"Effect":"Allow","Action":["ec2:Action{i}"],"Resource":["*"]}}"#)
+        }),
+    );
+    let document = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    );
+    let change = Change {
+        id: ResourceId::new(ResourceType::IamRolePolicy, "masters.c"),
+        kind: ChangeKind::Create,
+        fields: vec![FieldChange {
+            field: "PolicyDocument",
+            old: None,
+            new: Some(document.clone()),
+            document: true,
+        }],
+        operation: Operation::PutRolePolicy {
+            role: "masters.c".into(),
+            name: "masters.c".into(),
+            document: document.clone(),
+        },
+        stage: 0,
+    };
+    let plan = Plan {
+        changes: vec![change],
+        ..Plan::default()
+    };
+    let line = format!(
+        "  \tPolicyDocument      \t9 statement(s), {} characters\n",
+        policy::compact_len(&document)
+    );
+    assert!(text(plan).contains(&line), "expected {line:?}");
+    assert_eq!(statement_count(r#"{"Statement":{"Effect":"Allow"}}"#), 1);
+    assert_eq!(
+        statement_count("%7B%22Statement%22%3A%5B%7B%7D%2C%7B%7D%5D%7D"),
+        2
+    );
+    assert_eq!(statement_count("not json"), 0);
+}
+
 #[test]
 fn drift_reads_from_expected_to_actual() {
     use crate::model::Lifecycle;

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::plan::Plan;
 use crate::reconcile::{self, Settings};
 use crate::render::{self, Style};
-use crate::{annotations, lifecycle};
+use crate::{annotations, lifecycle, spec};
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -57,6 +57,15 @@ fn style() -> Style {
     }
 }
 
+/// The spec, as every command reads it, and on stderr the note on documents it skipped.
+fn load(files: &[std::path::PathBuf]) -> Result<reconcile::Checked, Error> {
+    let checked = reconcile::load(files)?;
+    if let Some(note) = spec::skipped_note(&checked.cluster.skipped) {
+        eprintln!("{note}");
+    }
+    Ok(checked)
+}
+
 /// `update`, and then `--calls-json`, written whenever rolecall got as far as connecting,
 /// whatever happened after.
 async fn update(args: UpdateArgs) -> i32 {
@@ -75,7 +84,7 @@ async fn update(args: UpdateArgs) -> i32 {
 }
 
 async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
-    let checked = reconcile::load(&args.files)?;
+    let checked = load(&args.files)?;
     let settings = Settings {
         overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
         fetch: args.fetch,
@@ -141,7 +150,7 @@ fn exit_code(plan: &Plan, report: Option<&ApplyReport>, detailed: bool) -> i32 {
 }
 
 async fn annotations(args: AnnotationsArgs) -> Result<i32, Error> {
-    let checked = reconcile::load(&args.files)?;
+    let checked = load(&args.files)?;
     let options = ConnectOptions {
         concurrency: 4,
         ..ConnectOptions::default()

@@ -60,7 +60,8 @@ pub struct AnnotationsArgs {
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// The kops cluster spec: a Cluster and its InstanceGroups, in one multi-document
-    /// file or several files.
+    /// file or several files, YAML or JSON (as `kops get <cluster> -o yaml` or `-o json`
+    /// prints them); `-` reads standard input.
     #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::de::IgnoredAny;
 
+use super::later_releases;
 use super::pod_roles;
 use super::raw::{At, RawEtcdCluster, RawIam, RawIssuerDiscovery, RawSpec, RawSubnetEntry};
 use super::statements::{self, policy_statements, ElementNames};
@@ -88,6 +89,7 @@ pub(super) fn cluster_from(
             .map(|v| v.value)
             .unwrap_or(false),
         instance_groups: Vec::new(),
+        skipped: Vec::new(),
         service_account_issuer_discovery: issuer_discovery,
         service_account_permissions: iam.service_accounts,
         pod_identity: iam.pod_identity,
@@ -234,6 +236,9 @@ fn additional_policies_from(
     for (key, value) in raw {
         let field = format!("spec.additionalPolicies.{key}");
         let Some(role) = InstanceRole::from_policy_key(&key) else {
+            if later_releases::refuses("Cluster", &field, None) {
+                continue;
+            }
             c.error(
                 &value,
                 &field,

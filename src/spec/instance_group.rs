@@ -2,6 +2,7 @@
 //! that do not belong in it.
 
 use super::arns::is_instance_profile_arn;
+use super::later_releases;
 use super::raw::RawSpec;
 use super::validate::Checker;
 use super::{InstanceGroup, InstanceRole, SourceLocation};
@@ -73,7 +74,7 @@ fn role_of(c: &mut Checker, spec: &RawSpec, doc_at: &SourceLocation) -> Option<I
         return None;
     };
     let role = InstanceRole::from_spec_name(&r.value);
-    if role.is_none() {
+    if role.is_none() && !later_releases::refuses("InstanceGroup", "spec.role", Some(&r.value)) {
         c.error(
             r,
             "spec.role",

@@ -1,12 +1,19 @@
 //! The kops cluster spec: read the YAML files, validate every field rolecall uses, and
 //! hand on a typed [`ClusterSpec`]. Nothing here talks to AWS; a spec that comes out of
 //! [`load_files`] or [`parse_documents`] is whole and valid.
+//!
+//! The files are what kops users have: YAML as they write it or as `kops get -o yaml`
+//! prints it, or the JSON of `kops get -o json` (one object, or an array of them), which
+//! the YAML parser reads as the YAML subset it is, places included. `-` is standard input.
+//! Documents of kinds other than Cluster and InstanceGroup are skipped and listed in
+//! [`ClusterSpec::skipped`].
 
 mod arns;
 mod cluster;
 mod error;
 mod instance_group;
 mod kube_names;
+mod later_releases;
 mod pod_roles;
 mod raw;
 mod statements;
@@ -14,10 +21,12 @@ mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{InputError, InputErrors, SourceLocation};
+pub use later_releases::{LaterField, LATER_FIELDS};
 pub use validate::validate_documents;
 
 /// The roles kops gives instance groups (`spec.role` of an InstanceGroup).
@@ -104,6 +113,46 @@ pub struct ClusterSpec {
     pub service_account_permissions: Vec<ServiceAccountPermission>,
     /// kube2iam or kiam application roles: `spec.iam.podIdentity`, rolecall's extension.
     pub pod_identity: Option<PodIdentity>,
+    /// The documents of other kinds in the input (a Keyset, an SSHCredential...), skipped.
+    pub skipped: Vec<SkippedDocument>,
+}
+
+/// A document of a kind rolecall does not read, such as the Keyset and SSHCredential that
+/// `kops get all -o yaml` prints beside the Cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedDocument {
+    pub kind: String,
+    /// Its `metadata.name`, when it has one.
+    pub name: Option<String>,
+    /// Where its `kind` stands.
+    pub location: SourceLocation,
+}
+
+impl fmt::Display for SkippedDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{}/{name} ({})", self.kind, self.location),
+            None => write!(f, "{} ({})", self.kind, self.location),
+        }
+    }
+}
+
+/// The one line that names the skipped documents, or nothing when there are none.
+pub fn skipped_note(skipped: &[SkippedDocument]) -> Option<String> {
+    let (first, rest) = skipped.split_first()?;
+    let documents = if rest.is_empty() {
+        "1 document".to_string()
+    } else {
+        format!("{} documents", skipped.len())
+    };
+    let names: Vec<String> = std::iter::once(first)
+        .chain(rest)
+        .map(ToString::to_string)
+        .collect();
+    Some(format!(
+        "note: skipped {documents} rolecall does not use: {}",
+        names.join(", ")
+    ))
 }
 
 /// `spec.serviceAccountIssuerDiscovery`.
@@ -226,12 +275,48 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// The file name that means standard input, as in `kops create -f -`.
+pub const STDIN_ARG: &str = "-";
+
+/// The name standard input is reported under, in place of a file's path.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// Reads and validates the given files: one `Cluster` and its `InstanceGroup`s, in one
-/// multi-document file or spread over several.
+/// multi-document file or spread over several. `-` reads standard input.
 pub fn load_files(paths: &[PathBuf]) -> Result<ClusterSpec, InputErrors> {
+    load_files_from(paths, std::io::stdin().lock())
+}
+
+/// [`load_files`], with `stdin` read for `-`.
+pub fn load_files_from(
+    paths: &[PathBuf],
+    mut stdin: impl Read,
+) -> Result<ClusterSpec, InputErrors> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut stdin_read = false;
     for path in paths {
+        if path.as_os_str() == STDIN_ARG {
+            let name = PathBuf::from(STDIN_NAME);
+            if std::mem::replace(&mut stdin_read, true) {
+                errors.push(InputError::in_file(
+                    &name,
+                    None,
+                    "-f - is given twice; standard input can be read once",
+                ));
+                continue;
+            }
+            let mut text = String::new();
+            match stdin.read_to_string(&mut text) {
+                Ok(_) => files.push(SourceFile { path: name, text }),
+                Err(e) => errors.push(InputError::in_file(
+                    &name,
+                    None,
+                    format!("cannot read standard input: {e}"),
+                )),
+            }
+            continue;
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => files.push(SourceFile {
                 path: path.clone(),
@@ -273,20 +358,70 @@ pub struct ParsedDocument {
     /// The whole file's text, to place problems inside values (a policy's statements).
     pub source: Arc<str>,
     pub raw: raw::RawDocument,
+    /// The same document, every value kept: for the fields of later kops releases.
+    pub tree: raw::At<later_releases::Tree>,
 }
 
 fn parse_file(path: &Path, text: &str) -> Result<Vec<ParsedDocument>, InputError> {
+    refuse_full_output(path, text)?;
     let docs: Vec<raw::RawDocument> =
-        serde_saphyr::from_multiple(text).map_err(|e| yaml_error(path, text, &e))?;
+        read_documents(text).map_err(|e| yaml_error(path, text, &e))?;
+    let trees: Vec<raw::At<later_releases::Tree>> =
+        read_documents(text).map_err(|e| yaml_error(path, text, &e))?;
     let source: Arc<str> = Arc::from(text);
     Ok(docs
         .into_iter()
-        .map(|raw| ParsedDocument {
+        .zip(trees)
+        .map(|(raw, tree)| ParsedDocument {
             file: path.to_path_buf(),
             source: Arc::clone(&source),
             raw,
+            tree,
         })
         .collect())
+}
+
+/// The documents of YAML (`---` between them) or of JSON, which YAML reads too: an object,
+/// or the array `kops get -o json` prints for more than one.
+fn read_documents<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> Result<Vec<T>, serde_saphyr::Error> {
+    if is_json_array(text) {
+        serde_saphyr::from_str(text)
+    } else {
+        serde_saphyr::from_multiple(text)
+    }
+}
+
+fn is_json_array(text: &str) -> bool {
+    text.trim_start().starts_with('[')
+}
+
+/// `kops get --full` prints `//` comment lines before the spec, which neither YAML nor JSON
+/// allows. Its output is the completed spec, kops's defaults filled in and the DNS zone
+/// replaced by its id, not the spec kops builds the IAM from; kops itself does not read it
+/// back (`kops create -f` fails on it). So it is refused rather than read without its first
+/// lines.
+fn refuse_full_output(path: &Path, text: &str) -> Result<(), InputError> {
+    let Some((i, _)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())
+        .filter(|(_, l)| l.trim_start().starts_with("//"))
+    else {
+        return Ok(());
+    };
+    let at = SourceLocation {
+        file: path.to_path_buf(),
+        line: i as u64 + 1,
+        column: 1,
+    };
+    Err(InputError {
+        file: Some(path.to_path_buf()),
+        location: Some(at),
+        field: None,
+        message: "starts with // comment lines, as kops get --full prints them; rolecall reads the spec as written, not the completed one: run kops get without --full".into(),
+    })
 }
 
 fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> InputError {
@@ -312,14 +447,28 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> InputError {
 /// knows the line but not the path, so the one document that failed is read again through
 /// serde_path_to_error. This costs nothing unless the input is wrong.
 fn field_path_at(text: &str, line: u64) -> Option<String> {
-    let document = document_containing(text, line)?;
     let mut path = None;
-    let _ = serde_saphyr::with_deserializer_from_str(&document, |de| {
-        serde_path_to_error::deserialize::<_, raw::RawDocument>(de).map_err(|e| {
-            path = Some(e.path().to_string());
-            e.into_inner()
-        })
-    });
+    if is_json_array(text) {
+        // The documents are the array's items: the path starts with the item's index.
+        let _ = serde_saphyr::with_deserializer_from_str(text, |de| {
+            serde_path_to_error::deserialize::<_, Vec<raw::RawDocument>>(de).map_err(|e| {
+                let p = e.path().to_string();
+                path = Some(
+                    p.split_once("].")
+                        .map_or(p.clone(), |(_, rest)| rest.to_string()),
+                );
+                e.into_inner()
+            })
+        });
+    } else {
+        let document = document_containing(text, line)?;
+        let _ = serde_saphyr::with_deserializer_from_str(&document, |de| {
+            serde_path_to_error::deserialize::<_, raw::RawDocument>(de).map_err(|e| {
+                path = Some(e.path().to_string());
+                e.into_inner()
+            })
+        });
+    }
     // `Spanned` wraps each value in a struct whose field is `value`; no kops field rolecall
     // reads has that name, so the segment is dropped.
     let path = path?

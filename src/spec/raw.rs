@@ -16,13 +16,61 @@ use serde_saphyr::Spanned;
 /// A value with the place it was written.
 pub type At<T> = Spanned<T>;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The kinds whose `spec` rolecall reads. Another kind's spec (a Keyset's, an Addon's) is
+/// skipped unread, so that its fields cannot clash with the types here.
+pub const READ_KINDS: [&str; 2] = ["Cluster", "InstanceGroup"];
+
+#[derive(Debug)]
 pub struct RawDocument {
     pub api_version: Option<At<String>>,
     pub kind: Option<At<String>>,
     pub metadata: Option<RawMetadata>,
     pub spec: Option<RawSpec>,
+}
+
+impl<'de> Deserialize<'de> for RawDocument {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DocumentVisitor;
+        impl<'de> serde::de::Visitor<'de> for DocumentVisitor {
+            type Value = RawDocument;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a kops document with apiVersion, kind, metadata and spec")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut doc = RawDocument {
+                    api_version: None,
+                    kind: None,
+                    metadata: None,
+                    spec: None,
+                };
+                // kops writes `kind` before `spec` (its keys are sorted), as people do.
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "apiVersion" => doc.api_version = map.next_value()?,
+                        "kind" => doc.kind = map.next_value()?,
+                        "metadata" => doc.metadata = map.next_value()?,
+                        "spec"
+                            if doc
+                                .kind
+                                .as_ref()
+                                .is_some_and(|k| !READ_KINDS.contains(&k.value.as_str())) =>
+                        {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        "spec" => doc.spec = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(doc)
+            }
+        }
+        d.deserialize_map(DocumentVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,8 @@
 //! Turns parsed documents into a [`ClusterSpec`], collecting every problem with its place:
 //! each document's envelope (`apiVersion`, `kind`, `metadata.name`), one Cluster, its
-//! instance groups' names. The documents' specs are checked in [`super::cluster`] and
-//! [`super::instance_group`].
+//! instance groups' names. Documents of other kinds are skipped. The documents' specs are
+//! checked in [`super::later_releases`] (fields of later kops releases), [`super::cluster`]
+//! and [`super::instance_group`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,12 @@ use std::sync::Arc;
 
 use super::cluster::cluster_from;
 use super::instance_group::instance_group_from;
+use super::later_releases::{self, Tree};
 use super::raw::{At, RawDocument, RawSpec};
-use super::{ClusterSpec, InputError, InputErrors, InstanceGroup, ParsedDocument, SourceLocation};
+use super::{
+    skipped_note, ClusterSpec, InputError, InputErrors, InstanceGroup, ParsedDocument,
+    SkippedDocument, SourceLocation,
+};
 
 const API_VERSIONS: [&str; 2] = ["kops.k8s.io/v1alpha2", "kops/v1alpha2"];
 
@@ -89,18 +94,33 @@ impl Checker<'_> {
 
 /// A document of a kind rolecall reads, with the file it came from.
 struct KindDocument {
+    /// `Cluster` or `InstanceGroup`.
+    kind: &'static str,
     file: PathBuf,
     source: Arc<str>,
     /// Where its `kind` stands: the place of problems with the document as a whole.
     at: SourceLocation,
     raw: RawDocument,
+    tree: At<Tree>,
+}
+
+/// The documents of each kind.
+#[derive(Default)]
+struct ByKind {
+    clusters: Vec<KindDocument>,
+    groups: Vec<KindDocument>,
+    skipped: Vec<SkippedDocument>,
 }
 
 /// Validates the documents of all input files together.
 pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, InputErrors> {
     let mut errors = Vec::new();
-    let (clusters, groups) = sort_by_kind(docs, &mut errors);
-    let cluster = the_one_cluster(clusters, &mut errors);
+    let ByKind {
+        clusters,
+        groups,
+        skipped,
+    } = sort_by_kind(docs, &mut errors);
+    let cluster = the_one_cluster(clusters, &skipped, &mut errors);
 
     let group_documents = groups.len();
     let instance_groups: Vec<InstanceGroup> = groups
@@ -117,6 +137,7 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
     match cluster {
         Some(mut cluster) if errors.is_empty() => {
             cluster.instance_groups = instance_groups;
+            cluster.skipped = skipped;
             Ok(cluster)
         }
         _ => Err(InputErrors(errors)),
@@ -124,13 +145,10 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
 }
 
 /// The Cluster documents and the InstanceGroup documents, each with a supported
-/// `apiVersion`; a document of no or another kind is an error.
-fn sort_by_kind(
-    docs: Vec<ParsedDocument>,
-    errors: &mut Vec<InputError>,
-) -> (Vec<KindDocument>, Vec<KindDocument>) {
-    let mut clusters = Vec::new();
-    let mut groups = Vec::new();
+/// `apiVersion`, and the documents of other kinds, skipped (`kops get all` prints Keysets,
+/// SSHCredentials and Addons beside them). A document with no kind is an error.
+fn sort_by_kind(docs: Vec<ParsedDocument>, errors: &mut Vec<InputError>) -> ByKind {
+    let mut by_kind = ByKind::default();
     for doc in docs {
         let file = doc.file.clone();
         let mut c = Checker {
@@ -147,6 +165,18 @@ fn sort_by_kind(
             continue;
         };
         let doc_at = c.loc(kind);
+        let (of_kind, kind_name) = match kind.value.as_str() {
+            "Cluster" => (&mut by_kind.clusters, "Cluster"),
+            "InstanceGroup" => (&mut by_kind.groups, "InstanceGroup"),
+            other => {
+                by_kind.skipped.push(SkippedDocument {
+                    kind: other.to_string(),
+                    name: doc.raw.metadata.and_then(|m| m.name).map(|n| n.value),
+                    location: doc_at,
+                });
+                continue;
+            }
+        };
         match &doc.raw.api_version {
             Some(v) if API_VERSIONS.contains(&v.value.as_str()) => {}
             Some(v) => c.error(
@@ -159,31 +189,22 @@ fn sort_by_kind(
             ),
             None => c.error_at(&doc_at, "apiVersion", "is required but missing"),
         }
-        let of_kind = match kind.value.as_str() {
-            "Cluster" => &mut clusters,
-            "InstanceGroup" => &mut groups,
-            other => {
-                c.error(
-                    kind,
-                    "kind",
-                    format!("unsupported kind {other:?}; expected Cluster or InstanceGroup"),
-                );
-                continue;
-            }
-        };
         of_kind.push(KindDocument {
+            kind: kind_name,
             file: file.clone(),
             source: doc.source,
             at: doc_at,
             raw: doc.raw,
+            tree: doc.tree,
         });
     }
-    (clusters, groups)
+    by_kind
 }
 
 /// The cluster of the one Cluster document; none, or several, is an error.
 fn the_one_cluster(
     mut clusters: Vec<KindDocument>,
+    skipped: &[SkippedDocument],
     errors: &mut Vec<InputError>,
 ) -> Option<ClusterSpec> {
     match clusters.len() {
@@ -192,9 +213,14 @@ fn the_one_cluster(
             checked(doc, errors, cluster_from)
         }
         0 => {
-            errors.push(general_error(
-                "no Cluster document in the input; one is required",
-            ));
+            // A misspelt kind is skipped like any other: say so, where it matters.
+            let skipped = match skipped_note(skipped) {
+                Some(note) => format!(" ({})", note.trim_start_matches("note: ")),
+                None => String::new(),
+            };
+            errors.push(general_error(format!(
+                "no Cluster document in the input; one is required{skipped}"
+            )));
             None
         }
         n => {
@@ -237,6 +263,7 @@ fn checked<T>(
             "metadata.name",
             &doc.at,
         );
+        later_releases::check(c, doc.kind, &doc.tree);
         check(c, name, doc.raw.spec.unwrap_or_default(), doc.at)
     })
 }

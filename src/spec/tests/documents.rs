@@ -88,14 +88,7 @@ fn a_cluster_needs_an_instance_group() {
 }
 
 #[test]
-fn an_unknown_kind_or_api_version_is_an_error() {
-    assert_eq!(
-        error(&format!(
-            "{CLUSTER}---\n{NODES}---\n{}",
-            NODES.replace("kind: InstanceGroup", "kind: Pod")
-        )),
-        "cluster.yaml:27:7: kind: unsupported kind \"Pod\"; expected Cluster or InstanceGroup"
-    );
+fn an_unknown_api_version_is_an_error() {
     assert_eq!(
         nodes_error("kops.k8s.io/v1alpha2", "kops.k8s.io/v1"),
         "cluster.yaml:17:13: apiVersion: unsupported apiVersion \"kops.k8s.io/v1\"; expected kops.k8s.io/v1alpha2"

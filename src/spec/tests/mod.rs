@@ -2,7 +2,9 @@
 
 mod cluster;
 mod documents;
+mod files;
 mod irsa;
+mod later_releases;
 mod pod_identity;
 mod statements;
 

@@ -6,8 +6,8 @@ mod common;
 
 use common::spec::ClusterYaml;
 use common::{
-    localstack, rolecall, rolecall_with_env, scratch_dir, unique_cluster, write_spec,
-    RecordingProxy,
+    localstack, rolecall, rolecall_with_env, rolecall_with_stdin, scratch_dir, unique_cluster,
+    write_spec, RecordingProxy,
 };
 
 /// Runs rolecall on `text` and checks it was refused before any request.
@@ -304,4 +304,40 @@ async fn pod_role_namespaces_that_are_not_kubernetes_names() {
         let message = format!("{field}: {shown} is not a valid Kubernetes namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit");
         assert_refused_at(test, &text, &place, &message).await;
     }
+}
+
+/// Issue 13: a field of a later kops release that changes IAM was read as if absent, and
+/// the plan said "No changes". It is refused at its place before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_field_of_a_later_kops_release() {
+    let text = ClusterYaml::new("inputs.k8s.local")
+        .with_spec("  externalPolicies:\n    node:\n    - arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess\n")
+        .render();
+    let place = place_of(&text, "externalPolicies");
+    assert_refused_at("later-field", &text, &place, "spec.externalPolicies: a field of kops 1.18.0 and later, where it attaches managed policies to the roles; rolecall builds the IAM of kops 1.10, which has no such field, so it refuses the field whatever its value (even one that changes nothing)").await;
+}
+
+/// Issue 13: `kops get all -o yaml | rolecall update -f -`. The Keyset is skipped with one
+/// note naming it in `<stdin>`; the dry run reads the account and writes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn kops_get_output_on_standard_input() {
+    let name = unique_cluster("stdin");
+    let keyset = "apiVersion: kops.k8s.io/v1alpha2\nkind: Keyset\nmetadata:\n  creationTimestamp: null\n  name: ca\nspec:\n  keys:\n  - id: \"6543210\"\n  type: Keypair\n";
+    let text = format!(
+        "{}\n---\n\n{keyset}",
+        ClusterYaml::new(&name).render().trim_end()
+    );
+    let place = format!("{}:7", line_of(&text, "kind: Keyset"));
+    let proxy = RecordingProxy::start(&localstack()).await;
+    let run = rolecall_with_stdin(&proxy.endpoint, &["update", "-f", "-"], &text).await;
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr,
+        format!("note: skipped 1 document rolecall does not use: Keyset/ca (<stdin>:{place})\n"),
+        "{run:?}"
+    );
+    run.assert_stdout_starts("Will create resources:\n");
+    run.assert_stdout_has(&format!("IAMRole/masters.{name}\n"));
+    assert!(!proxy.actions().is_empty(), "the dry run read nothing");
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
 }

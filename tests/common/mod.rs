@@ -226,20 +226,46 @@ pub async fn rolecall_with_env(endpoint: &str, args: &[&str], aws_env: &[(&str, 
 /// Runs the rolecall binary with exactly `args` (no `--endpoint-url` added) and these AWS
 /// variables, and no config files.
 pub async fn rolecall_args(args: &[&str], aws_env: &[(&str, &str)]) -> Run {
+    let out = command(args, aws_env).output().await.expect("run rolecall");
+    Run::from(out)
+}
+
+/// Like [`rolecall`], with `input` on standard input (for `-f -`).
+pub async fn rolecall_with_stdin(endpoint: &str, args: &[&str], input: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut all = args.to_vec();
+    all.extend(["--endpoint-url", endpoint]);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let mut child = command(&all, &env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rolecall");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    Run::from(child.wait_with_output().await.expect("run rolecall"))
+}
+
+/// The rolecall binary with `args` and exactly these AWS variables, and no config files.
+fn command(args: &[&str], aws_env: &[(&str, &str)]) -> tokio::process::Command {
     let home = std::env::temp_dir().join("rolecall-tests-empty-home");
     std::fs::create_dir_all(&home).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecall"));
+    command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &home)
         .envs(aws_env.iter().copied())
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("run rolecall");
-    Run::from(out)
+        .env("NO_COLOR", "1");
+    command
 }
 
 /// Writes `text` to a fresh file for one test and returns its path.

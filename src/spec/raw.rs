@@ -5,7 +5,8 @@
 //! clash (`spec.iam` carries `legacy` and the pod roles on a Cluster, and `profile` on an
 //! InstanceGroup). A single shape lets serde read a multi-document file in one pass and keeps
 //! every value's line.
-//! Fields rolecall does not read are ignored, as kops specs carry many.
+//! Fields rolecall does not read are ignored, as kops specs carry many; those of later kops
+//! releases that change IAM are refused from an untyped tree in [`super::later_releases`].
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,482 @@
+//! kops 1.10.0's own integration inputs, verbatim, through the `rolecall` binary against
+//! LocalStack, with the hosted zones kops's harness mocks made real.
+//!
+//! Neither input has `spec.dnsZone` as an id: minimal, minimal-cloudformation and complex
+//! have none (kops finds `example.com` by the cluster name), privatedns1 and privatedns2
+//! name a private zone. So rolecall has to look the zone up in Route53 as kops does; these
+//! tests fail until it can. They also need LocalStack's Route53 (`SERVICES` in
+//! localstack/start.sh must include `route53`).
+//!
+//! Each test creates (or reuses) the zones, then runs `update --yes` on the fixture file
+//! itself (tests/fixtures/kops-1.10.0-integration, see its README) through the recording
+//! proxy, and reads the account with the tests' own IAM client: each role's trust policy,
+//! its one inline policy and its instance profile must be kops's. The expected documents are
+//! kops's own, from minimal-cloudformation's `cloudformation.json`, with kops's mocked zone
+//! id replaced by the one LocalStack gave. They serve every case: in legacy mode (no `iam`
+//! block, as in all these inputs) kops 1.10's policies depend only on the zone, the S3
+//! stores and the etcd KMS keys, and these inputs have `memfs://` stores and no keys
+//! (tests/golden_kops_integration.rs checks the builder case by case without AWS).
+//!
+//! The cluster names are kops's and IAM and Route53 are account-global, so the tests run
+//! one at a time, reuse what an earlier run left, and a second apply must change nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_route53::types::{HostedZone, HostedZoneConfig, Vpc, VpcRegion};
+use common::cluster::NO_CHANGES;
+use common::{ec2_client, iam_client, localstack, rolecall, RecordingProxy};
+use serde_json::Value;
+
+/// The zone id kops's harness gives `example.com`, in kops's expected documents.
+const KOPS_ZONE_EXAMPLE_COM: &str = "Z1AFAKE1ZON3YO";
+
+/// The region of the tests' clients, where the private zones' VPCs are made.
+const VPC_REGION: &str = "us-east-1";
+
+/// The hosted zones of kops's harness (pkg/testutils/integrationtestharness.go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zone {
+    /// `example.com.`, public.
+    Example,
+    /// `internal.example.com.`, private (kops's id Z2AFAKE1ZON3NO).
+    Internal,
+    /// `private.example.com.`, private (kops's id Z3AFAKE1ZOMORE).
+    Private,
+}
+
+impl Zone {
+    const ALL: [Zone; 3] = [Zone::Example, Zone::Internal, Zone::Private];
+
+    fn name(self) -> &'static str {
+        match self {
+            Zone::Example => "example.com.",
+            Zone::Internal => "internal.example.com.",
+            Zone::Private => "private.example.com.",
+        }
+    }
+
+    fn private(self) -> bool {
+        self != Zone::Example
+    }
+
+    /// The CIDR of the VPC made for a private zone.
+    fn vpc_cidr(self) -> &'static str {
+        match self {
+            Zone::Internal => "10.123.0.0/16",
+            _ => "10.124.0.0/16",
+        }
+    }
+}
+
+/// One test at a time: the cases share kops's cluster names (minimal and
+/// minimal-cloudformation are both `minimal.example.com`) and the zones.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn route53_client() -> aws_sdk_route53::Client {
+    let config = aws_sdk_route53::Config::builder()
+        .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+        .region(aws_sdk_route53::config::Region::new(VPC_REGION))
+        .endpoint_url(localstack())
+        .credentials_provider(aws_sdk_route53::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_route53::Client::from_conf(config)
+}
+
+/// Every hosted zone in the account, all pages.
+async fn all_zones(route53: &aws_sdk_route53::Client) -> Vec<HostedZone> {
+    let mut zones = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = route53
+            .list_hosted_zones()
+            .set_marker(marker)
+            .send()
+            .await
+            .expect("ListHostedZones");
+        zones.extend(page.hosted_zones().iter().cloned());
+        match page.next_marker() {
+            Some(next) if page.is_truncated() => marker = Some(next.to_string()),
+            _ => return zones,
+        }
+    }
+}
+
+fn is_private(zone: &HostedZone) -> bool {
+    zone.config().is_some_and(|c| c.private_zone())
+}
+
+/// The bare id (`/hostedzone/` trimmed), as kops puts it in its policies.
+fn bare_id(zone: &HostedZone) -> String {
+    zone.id().trim_start_matches("/hostedzone/").to_string()
+}
+
+/// The zone's id: the one zone of that name and privacy if it exists (another test or an
+/// earlier run may have made it; zones are account-global), else a new one, with a new VPC
+/// for a private zone, as kops's harness gives its private zones a VPC.
+async fn ensure_zone(zone: Zone) -> String {
+    let route53 = route53_client().await;
+    let same: Vec<HostedZone> = all_zones(&route53)
+        .await
+        .into_iter()
+        .filter(|z| z.name() == zone.name() && is_private(z) == zone.private())
+        .collect();
+    match same.as_slice() {
+        [one] => return bare_id(one),
+        [] => {}
+        more => panic!(
+            "{} {} zones named {}: kops (and so rolecall) would refuse to choose; delete all but one",
+            more.len(),
+            if zone.private() { "private" } else { "public" },
+            zone.name()
+        ),
+    }
+    let caller_reference = format!(
+        "rolecall-kops-inputs-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut create = route53
+        .create_hosted_zone()
+        .name(zone.name())
+        .caller_reference(caller_reference);
+    if zone.private() {
+        // LocalStack checks the VPC through EC2, so it must exist first.
+        let vpc = ec2_client()
+            .await
+            .create_vpc()
+            .cidr_block(zone.vpc_cidr())
+            .send()
+            .await
+            .expect("CreateVpc");
+        let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("a VPC id");
+        create = create
+            .vpc(
+                Vpc::builder()
+                    .vpc_id(vpc_id)
+                    .vpc_region(VpcRegion::from(VPC_REGION))
+                    .build(),
+            )
+            .hosted_zone_config(
+                HostedZoneConfig::builder()
+                    .private_zone(true)
+                    .comment("kops's harness mocks this zone")
+                    .build(),
+            );
+    }
+    let created = create.send().await.expect("CreateHostedZone");
+    bare_id(created.hosted_zone().expect("the new zone"))
+}
+
+/// The ids LocalStack gave the three zones, made or reused, by [`Zone`].
+async fn ensure_zones() -> Vec<(Zone, String)> {
+    let mut ids = Vec::new();
+    for zone in Zone::ALL {
+        ids.push((zone, ensure_zone(zone).await));
+    }
+    ids
+}
+
+/// Asserts that kops's rules pick `expected` for the case, so that a zone left by another
+/// test (such as `<cluster>` itself, which would be a longer match) cannot change the
+/// outcome unseen: with no dnsZone, the longest public zone the cluster name ends in; with a
+/// zone name, the one zone of that name and privacy.
+async fn assert_only_candidate(case: &Case, expected: &str) {
+    let route53 = route53_client().await;
+    let zones = all_zones(&route53).await;
+    let candidates: Vec<&HostedZone> = match case.dns_zone {
+        None => {
+            let dotted = format!(".{}", case.cluster);
+            let matching: Vec<&HostedZone> = zones
+                .iter()
+                .filter(|z| !is_private(z))
+                .filter(|z| dotted.ends_with(&format!(".{}", z.name().trim_end_matches('.'))))
+                .collect();
+            let longest = matching.iter().map(|z| z.name().len()).max().unwrap_or(0);
+            matching
+                .into_iter()
+                .filter(|z| z.name().len() == longest)
+                .collect()
+        }
+        Some(zone) => zones
+            .iter()
+            .filter(|z| z.name() == zone.name() && is_private(z) == zone.private())
+            .collect(),
+    };
+    let ids: Vec<String> = candidates.iter().map(|z| bare_id(z)).collect();
+    assert_eq!(
+        ids,
+        [expected],
+        "{}: the zones kops would choose from",
+        case.dir
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The expected IAM: kops's documents
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn read_fixture(path: &str) -> String {
+    let path = fixtures().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// kops's documents for one cluster, with kops's zone id replaced by `zone_id`.
+struct KopsIam {
+    trust: Value,
+    masters: Value,
+    nodes: Value,
+    bastions: Value,
+}
+
+fn kops_iam(zone_id: &str) -> KopsIam {
+    let template: Value = serde_json::from_str(&read_fixture(
+        "kops-1.10.0-integration/minimal-cloudformation/cloudformation.json",
+    ))
+    .expect("cloudformation.json is JSON");
+    let resources = &template["Resources"];
+    let policy = |id: &str| -> Value {
+        let text = resources[id]["Properties"]["PolicyDocument"].to_string();
+        assert!(
+            text.contains(KOPS_ZONE_EXAMPLE_COM),
+            "{id} names kops's zone"
+        );
+        serde_json::from_str(&text.replace(KOPS_ZONE_EXAMPLE_COM, zone_id)).unwrap()
+    };
+    let bastions: Value =
+        serde_json::from_str(&read_fixture("kops-1.10.0-golden/iam_builder_bastion.json"))
+            .expect("kops's bastion policy is JSON");
+    KopsIam {
+        trust: resources["AWSIAMRolemastersminimalexamplecom"]["Properties"]
+            ["AssumeRolePolicyDocument"]
+            .clone(),
+        masters: policy("AWSIAMPolicymastersminimalexamplecom"),
+        nodes: policy("AWSIAMPolicynodesminimalexamplecom"),
+        bastions,
+    }
+}
+
+/// A document as IAM returns it (URL-encoded), as JSON.
+fn parse_aws_document(encoded: &str) -> Value {
+    let text = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .expect("a UTF-8 document")
+        .into_owned();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Equal as JSON values, statement by statement in order, so that a difference is shown
+/// where it is (and kops's duplicated `route53:ListHostedZones` counts twice).
+#[track_caller]
+fn assert_same_document(what: &str, got: &Value, expected: &Value) {
+    assert_eq!(got["Version"], expected["Version"], "{what}: Version");
+    let (a, b) = (
+        got["Statement"].as_array().expect("a Statement list"),
+        expected["Statement"].as_array().expect("a Statement list"),
+    );
+    assert_eq!(a.len(), b.len(), "{what}: statements\n{got:#}");
+    for (i, (a, b)) in a.iter().zip(b).enumerate() {
+        assert_eq!(a, b, "{what}: statement {i}");
+    }
+    assert_eq!(got, expected, "{what}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The cases
+
+struct Case {
+    dir: &'static str,
+    cluster: &'static str,
+    /// The zone `spec.dnsZone` names, or `None` when the spec has none.
+    dns_zone: Option<Zone>,
+    /// The zone kops resolves.
+    resolves_to: Zone,
+    bastion: bool,
+}
+
+/// Reads every role, policy and profile of the case with the tests' own IAM client.
+async fn assert_account_has_kops_iam(case: &Case, zone_id: &str) {
+    let iam = iam_client().await;
+    let kops = kops_iam(zone_id);
+    let mut prefixes = vec![("masters", &kops.masters), ("nodes", &kops.nodes)];
+    if case.bastion {
+        prefixes.push(("bastions", &kops.bastions));
+    }
+    for (prefix, policy) in prefixes {
+        let name = format!("{prefix}.{}", case.cluster);
+        let role = iam
+            .get_role()
+            .role_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("role {name}: {e:?}"));
+        let role = role.role().expect("a role");
+        assert_eq!(role.path(), "/", "{name}: path");
+        assert_same_document(
+            &format!("trust policy of {name}"),
+            &parse_aws_document(role.assume_role_policy_document().expect("a trust policy")),
+            &kops.trust,
+        );
+
+        let names = iam
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("policies of {name}: {e:?}"));
+        assert_eq!(
+            names.policy_names(),
+            [name.as_str()],
+            "{name}: kops's one inline policy, no additional.*"
+        );
+        let got = iam
+            .get_role_policy()
+            .role_name(&name)
+            .policy_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("policy {name}: {e:?}"));
+        assert_same_document(
+            &format!("inline policy {name}"),
+            &parse_aws_document(got.policy_document()),
+            policy,
+        );
+
+        let profile = iam
+            .get_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("instance profile {name}: {e:?}"));
+        let roles: Vec<&str> = profile
+            .instance_profile()
+            .expect("a profile")
+            .roles()
+            .iter()
+            .map(|r| r.role_name())
+            .collect();
+        assert_eq!(roles, [name.as_str()], "roles in instance profile {name}");
+    }
+    if !case.bastion {
+        let name = format!("bastions.{}", case.cluster);
+        assert!(
+            iam.get_role().role_name(&name).send().await.is_err(),
+            "{name} should not exist"
+        );
+    }
+}
+
+async fn run_case(case: Case) {
+    let _serial = SERIAL.lock().await;
+    let zones = ensure_zones().await;
+    let zone_id = zones
+        .iter()
+        .find(|(z, _)| *z == case.resolves_to)
+        .map(|(_, id)| id.clone())
+        .expect("every zone is made");
+    assert_only_candidate(&case, &zone_id).await;
+
+    let spec = fixtures()
+        .join("kops-1.10.0-integration")
+        .join(case.dir)
+        .join("in-v1alpha2.yaml");
+    let spec = spec.display().to_string();
+    let proxy = RecordingProxy::start(&localstack()).await;
+    let applied = rolecall(&proxy.endpoint, &["update", "-f", &spec, "--yes"]).await;
+    applied.assert_code(0);
+    assert_account_has_kops_iam(&case, &zone_id).await;
+
+    // The account now holds kops's IAM, so a second run has nothing to do.
+    proxy.clear();
+    let again = rolecall(&proxy.endpoint, &["update", "-f", &spec, "--yes"]).await;
+    again.assert_code(0);
+    assert_eq!(again.last_line(), NO_CHANGES, "{again:?}");
+    // Route53's REST calls carry no query Action; only IAM writes count here.
+    let writes: BTreeSet<String> = proxy
+        .writes()
+        .into_iter()
+        .filter(|a| a != "(no action)")
+        .collect();
+    assert!(writes.is_empty(), "writes on the second run: {writes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn minimal_finds_example_com_by_the_cluster_name() {
+    run_case(Case {
+        dir: "minimal",
+        cluster: "minimal.example.com",
+        dns_zone: None,
+        resolves_to: Zone::Example,
+        bastion: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn minimal_cloudformation_gets_kops_documents() {
+    run_case(Case {
+        dir: "minimal-cloudformation",
+        cluster: "minimal.example.com",
+        dns_zone: None,
+        resolves_to: Zone::Example,
+        bastion: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn complex_finds_example_com_by_the_cluster_name() {
+    run_case(Case {
+        dir: "complex",
+        cluster: "complex.example.com",
+        dns_zone: None,
+        resolves_to: Zone::Example,
+        bastion: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn privatedns1_finds_its_private_zone_by_name() {
+    run_case(Case {
+        dir: "privatedns1",
+        cluster: "privatedns1.example.com",
+        dns_zone: Some(Zone::Internal),
+        resolves_to: Zone::Internal,
+        bastion: true,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn privatedns2_finds_its_private_zone_by_name() {
+    run_case(Case {
+        dir: "privatedns2",
+        cluster: "privatedns2.example.com",
+        dns_zone: Some(Zone::Private),
+        resolves_to: Zone::Private,
+        bastion: true,
+    })
+    .await;
+}
+
+#[test]
+fn kops_documents_have_kops_statement_counts() {
+    // Guards the expected documents themselves: legacy masters 9, nodes 6, bastions 1.
+    let kops = kops_iam("ZTEST");
+    for (policy, count) in [(&kops.masters, 9), (&kops.nodes, 6), (&kops.bastions, 1)] {
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), count);
+    }
+    assert!(kops.masters.to_string().contains("hostedzone/ZTEST"));
+    assert!(!kops.nodes.to_string().contains(KOPS_ZONE_EXAMPLE_COM));
+}

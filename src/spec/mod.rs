@@ -94,6 +94,8 @@ pub struct ClusterSpec {
     /// The region the subnets' zones lie in, when the spec has subnets.
     pub region: Option<String>,
     pub dns_zone: Option<String>,
+    /// `spec.topology.dns.type`: which hosted zones a lookup by name or by cluster name keeps.
+    pub dns_type: DnsType,
     /// The networking provider, the single key under `spec.networking` (`calico`, `kubenet`...).
     pub networking: Option<String>,
     pub enable_bootstrap_auth_token: bool,
@@ -104,6 +106,14 @@ pub struct ClusterSpec {
     pub service_account_permissions: Vec<ServiceAccountPermission>,
     /// kube2iam or kiam application roles: `spec.iam.podIdentity`, rolecall's extension.
     pub pod_identity: Option<PodIdentity>,
+}
+
+/// `spec.topology.dns.type`: a public or a private (VPC) hosted zone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DnsType {
+    #[default]
+    Public,
+    Private,
 }
 
 /// `spec.serviceAccountIssuerDiscovery`.

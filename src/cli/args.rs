@@ -264,7 +264,11 @@ mod tests {
 
     #[test]
     fn dns_zone_ids_are_ids_not_names() {
-        for good in ["Z1D633PJN98FT9", "/hostedzone/Z1D633PJN98FT9", "hostedzone/0ABC"] {
+        for good in [
+            "Z1D633PJN98FT9",
+            "/hostedzone/Z1D633PJN98FT9",
+            "hostedzone/0ABC",
+        ] {
             assert_eq!(dns_zone_id(good).as_deref(), Ok(good));
         }
         assert_refused(

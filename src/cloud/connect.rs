@@ -118,9 +118,9 @@ impl Cloud {
             .build();
         // Route53 is global: its endpoint is signed for the first region of the partition.
         let route53 = aws_sdk_route53::config::Builder::from(&sdk)
-            .region(aws_sdk_route53::config::Region::from_static(route53_region(
-                region.as_ref(),
-            )))
+            .region(aws_sdk_route53::config::Region::from_static(
+                route53_region(region.as_ref()),
+            ))
             .build();
         let config = aws_sdk_iam::config::Builder::from(&sdk)
             .region(region)

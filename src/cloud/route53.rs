@@ -7,7 +7,8 @@ use super::error::cloud_error;
 use super::{Cloud, CloudError};
 
 /// What a failed read is about, and how to do without it.
-const WHY: &str = "to find the cluster's hosted zone (an ID in spec.dnsZone or --dns-zone-id needs no lookup)";
+const WHY: &str =
+    "to find the cluster's hosted zone (an ID in spec.dnsZone or --dns-zone-id needs no lookup)";
 
 impl Cloud {
     /// Every hosted zone of the account, every page: ListHostedZones, as kops's search by
@@ -28,7 +29,11 @@ impl Cloud {
     /// The zones Route53 lists from `name` on: one ListHostedZonesByName call, not paged, as
     /// kops made it (the zones of exactly that name come first).
     pub async fn hosted_zones_named(&self, name: &str) -> Result<Vec<HostedZone>, CloudError> {
-        let send = self.route53.list_hosted_zones_by_name().dns_name(name).send();
+        let send = self
+            .route53
+            .list_hosted_zones_by_name()
+            .dns_name(name)
+            .send();
         let page = self
             .call("ListHostedZonesByName", send)
             .await

@@ -107,13 +107,8 @@ impl HostedZone {
     }
 
     fn dns_type(&self) -> Option<DnsType> {
-        self.private.map(|p| {
-            if p {
-                DnsType::Private
-            } else {
-                DnsType::Public
-            }
-        })
+        self.private
+            .map(|p| if p { DnsType::Private } else { DnsType::Public })
     }
 }
 
@@ -139,7 +134,10 @@ pub enum ZoneError {
         other_type: Vec<HostedZone>,
     },
     /// Several zones of that name and type.
-    NameTie { name: String, zones: Vec<HostedZone> },
+    NameTie {
+        name: String,
+        zones: Vec<HostedZone>,
+    },
 }
 
 /// The zone's ID from what Route53 answered for `query`: None for a gossip cluster.

@@ -10,8 +10,8 @@ use super::raw::{At, RawEtcdCluster, RawIam, RawIssuerDiscovery, RawSpec, RawSub
 use super::statements::{self, policy_statements, ElementNames};
 use super::validate::Checker;
 use super::{
-    AdditionalPolicy, ClusterSpec, DnsType, EtcdCluster, EtcdMember, IamSettings, InstanceRole, PodIdentity,
-    ServiceAccountPermission, SourceLocation,
+    AdditionalPolicy, ClusterSpec, DnsType, EtcdCluster, EtcdMember, IamSettings, InstanceRole,
+    PodIdentity, ServiceAccountPermission, SourceLocation,
 };
 
 /// The cluster named `name` (already checked to be present) with `spec`, from the document

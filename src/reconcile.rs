@@ -81,7 +81,10 @@ pub async fn with_hosted_zone(
                 ZoneQuery::ByName { name, .. } => cloud.hosted_zones_named(name).await?,
                 _ => cloud.hosted_zones().await?,
             };
-            let id = dns_zone::resolve(&query, &zones)?.unwrap_or_default();
+            // Only a gossip cluster resolves to no zone, and it returned above.
+            let Some(id) = dns_zone::resolve(&query, &zones)? else {
+                return Ok(checked);
+            };
             tracing::info!(target: LOG_TARGET, zone = %id, "found the cluster's hosted zone");
             id
         }

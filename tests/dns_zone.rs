@@ -241,3 +241,20 @@ async fn annotations_never_look_the_zone_up() {
         c.proxy.actions()
     );
 }
+
+/// The lookup waits for the input: a spec with another error stops before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn input_errors_come_before_the_lookup() {
+    let domain = unique_domain("input");
+    let name = format!("a.{domain}");
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n)
+            .with_node_policy(r#"[{"Effect": "Permit", "Action": "s3:*", "Resource": "*"}]"#)
+    })
+    .await;
+    let run = c.dry_run().await;
+    run.assert_code(1);
+    run.assert_stderr_has("spec.additionalPolicies.node");
+    assert!(!run.stderr.contains("spec.dnsZone"), "{run:?}");
+    assert!(c.proxy.actions().is_empty(), "{:?}", c.proxy.actions());
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts LocalStack (IAM, STS, EC2) on 127.0.0.1:PORT unless one already answers there, and
+# Starts LocalStack (IAM, STS, EC2, Route53) on 127.0.0.1:PORT unless one already answers there, and
 # waits until it is healthy. PORT is the first argument, else $LOCALSTACK_PORT, else 4566.
 # Safe to call from several processes at once: a lock lets one start it and the rest wait.
 set -euo pipefail
@@ -23,7 +23,7 @@ mkdir -p "$state/volume"
 # setsid: the server outlives the shell (and the test binary) that started it, so every test
 # binary shares one instance; stop.sh ends it. `9>&-`: the server must not inherit the lock,
 # or it would hold it for as long as it runs.
-GATEWAY_LISTEN="127.0.0.1:$port" SERVICES=iam,sts,ec2 \
+GATEWAY_LISTEN="127.0.0.1:$port" SERVICES=iam,sts,ec2,route53 \
   LOCALSTACK_TELEMETRY_DISABLED=1 DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
   LOCALSTACK_VOLUME_DIR="$state/volume" \
   setsid "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 </dev/null 9>&- &

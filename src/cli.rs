@@ -89,6 +89,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
         overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
         fetch: args.fetch,
         strict: args.strict,
+        dns_zone_id: args.dns_zone_id.clone(),
     };
     let cloud = reconcile::connect(
         &checked.cluster,

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::cloud::{CloudError, ConnectError};
+use crate::desired::dns_zone::ZoneError;
 use crate::model::ResourceId;
 use crate::policy::grammar::GrammarError;
 use crate::spec::{InputError, InputErrors};
@@ -25,6 +26,10 @@ pub enum Error {
     /// A read refused or failed, with the object and AWS's words.
     #[error("{0}")]
     Cloud(#[from] CloudError),
+    /// The hosted zone the spec asks for could not be chosen from what Route53 lists (none,
+    /// or several alike); found before any write, naming the zones seen.
+    #[error("{0}")]
+    DnsZone(#[from] ZoneError),
     /// The pod roles built with the account's own roles (the second of the two passes) are
     /// wrong in a way the stand-in pass could not see, such as kube2iam with no node found.
     /// A variant of its own because it has always been shown as one message.

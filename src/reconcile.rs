@@ -4,9 +4,11 @@
 
 pub mod pod_roles;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
+use crate::desired::dns_zone::{self, ZoneQuery};
 use crate::desired::pod_roles::PodRoleSummary;
 use crate::error::Error;
 use crate::lifecycle::{self, Overrides};
@@ -29,13 +31,69 @@ pub struct Checked {
     pub desired: DesiredState,
 }
 
-/// Reads the spec, validates it, builds the desired state and checks the pod roles with a
-/// stand-in account: everything the input can get wrong is found before the first AWS call.
-/// Every command starts here.
+/// Reads the spec, validates it, builds the desired state (with a stand-in hosted zone ID
+/// when the zone is to be looked up in Route53) and checks the pod roles with a stand-in
+/// account: everything the input can get wrong is found before the first AWS call. Every
+/// command starts here.
 pub fn load(files: &[PathBuf]) -> Result<Checked, Error> {
     let cluster = spec::load_files(files)?;
-    let desired = desired::desired_state(&cluster)?;
+    let desired = desired::desired_state(&with_stand_in_zone(&cluster))?;
     pod_roles::check_before_any_call(&cluster)?;
+    Ok(Checked { cluster, desired })
+}
+
+/// The spec to build before the hosted zone is known: its `dnsZone` a stand-in ID when the
+/// zone is to be looked up. A `dnsZone` that is no ID at all stays, for the build to report.
+fn with_stand_in_zone(cluster: &ClusterSpec) -> Cow<'_, ClusterSpec> {
+    match dns_zone::query(cluster) {
+        Ok(query) if query.needs_lookup() => Cow::Owned(ClusterSpec {
+            dns_zone: Some(dns_zone::STAND_IN_ID.into()),
+            ..cluster.clone()
+        }),
+        _ => Cow::Borrowed(cluster),
+    }
+}
+
+/// The hosted zone found as kops 1.10 finds it (or `--dns-zone-id`), put in the spec as an
+/// ID, and the desired state built again with it. Nothing to do for a gossip cluster or a
+/// spec that gives the ID. Reads Route53 only when the zone must be looked up.
+pub async fn with_hosted_zone(
+    cloud: &Cloud,
+    checked: Checked,
+    given_id: Option<&str>,
+) -> Result<Checked, Error> {
+    let query = match dns_zone::query(&checked.cluster) {
+        Ok(ZoneQuery::Gossip) => {
+            if given_id.is_some() {
+                tracing::warn!(target: LOG_TARGET, "--dns-zone-id is ignored: {} is a gossip cluster, which has no hosted zone", checked.cluster.name);
+            }
+            return Ok(checked);
+        }
+        Ok(query) => query,
+        // `load` refused it already.
+        Err(_) => return Ok(checked),
+    };
+    let id = match given_id {
+        Some(id) => id.to_string(),
+        None if !query.needs_lookup() => return Ok(checked),
+        None => {
+            let zones = match &query {
+                ZoneQuery::ByName { name, .. } => cloud.hosted_zones_named(name).await?,
+                _ => cloud.hosted_zones().await?,
+            };
+            // Only a gossip cluster resolves to no zone, and it returned above.
+            let Some(id) = dns_zone::resolve(&query, &zones)? else {
+                return Ok(checked);
+            };
+            tracing::info!(target: LOG_TARGET, zone = %id, "found the cluster's hosted zone");
+            id
+        }
+    };
+    let cluster = ClusterSpec {
+        dns_zone: Some(id),
+        ..checked.cluster
+    };
+    let desired = desired::desired_state(&cluster)?;
     Ok(Checked { cluster, desired })
 }
 
@@ -89,6 +147,8 @@ pub struct Settings {
     pub fetch: FetchStrategy,
     /// `--strict`: the security lint's findings are errors.
     pub strict: bool,
+    /// `--dns-zone-id`: the hosted zone's ID, instead of the spec's `dnsZone` or a lookup.
+    pub dns_zone_id: Option<String>,
 }
 
 /// What a run found: everything `update` prints, in text or JSON.
@@ -119,7 +179,7 @@ pub async fn reconcile(
     let Checked {
         cluster,
         mut desired,
-    } = checked;
+    } = with_hosted_zone(cloud, checked, settings.dns_zone_id.as_deref()).await?;
     // The role in an instance profile the spec names is known only once the profile is read;
     // pod roles trust it and object overrides can name it, so both come after this read, and
     // before any write.

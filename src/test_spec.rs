@@ -9,12 +9,17 @@ use crate::spec::{parse_documents, ClusterSpec, SourceFile};
 #[path = "../tests/common/spec.rs"]
 mod cluster_yaml;
 
+/// The YAML of [`cluster`], for tests of what the parser refuses.
+pub(crate) fn cluster_text(name: &str, spec_body: &str) -> String {
+    cluster_yaml::bare_cluster(name, spec_body)
+}
+
 /// A cluster named `name` whose spec has `cloudProvider: aws` plus `spec_body` (lines
 /// indented by two spaces), with one instance group of each role.
 pub(crate) fn cluster(name: &str, spec_body: &str) -> ClusterSpec {
     let file = SourceFile {
         path: PathBuf::from("test.yaml"),
-        text: cluster_yaml::bare_cluster(name, spec_body),
+        text: cluster_text(name, spec_body),
     };
     match parse_documents(&[file]) {
         Ok(spec) => spec,

@@ -101,6 +101,12 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// The ID of the cluster's Route53 hosted zone (`Z1D633PJN98FT9` or
+    /// `/hostedzone/Z1D633PJN98FT9`), used instead of spec.dnsZone and without looking the
+    /// zone up in Route53. Gossip clusters (`.k8s.local`) have no zone and ignore it.
+    #[arg(long, value_name = "ID", value_parser = dns_zone_id)]
+    pub dns_zone_id: Option<String>,
+
     /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
     #[arg(long, value_name = "FILE")]
     pub calls_json: Option<PathBuf>,
@@ -177,6 +183,21 @@ fn account_id(value: &str) -> Result<String, String> {
     }
 }
 
+/// `--dns-zone-id`: an ID as kops reads one in `spec.dnsZone` (no `.`, `/hostedzone/`
+/// allowed before it), kept as given.
+fn dns_zone_id(value: &str) -> Result<String, String> {
+    let plain = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'/');
+    match crate::desired::dns_zone::zone_id(value) {
+        Some(id) if plain && !id.contains('/') => Ok(value.to_string()),
+        _ => Err(format!(
+            "{value:?} is not a hosted zone ID: letters and digits such as Z1D633PJN98FT9, \
+             optionally after /hostedzone/ (a zone name goes in spec.dnsZone)"
+        )),
+    }
+}
+
 /// `--endpoint-url`: an absolute http:// or https:// URL with a host, checked here so that a
 /// bad one is a one-line usage error rather than a failed request.
 fn endpoint_url(value: &str) -> Result<String, String> {
@@ -240,6 +261,28 @@ mod tests {
             assert!(reason.starts_with(&format!("{value:?} ")), "{reason}");
             assert!(!reason.contains('\n'), "{reason}");
         }
+    }
+
+    #[test]
+    fn dns_zone_ids_are_ids_not_names() {
+        for good in [
+            "Z1D633PJN98FT9",
+            "/hostedzone/Z1D633PJN98FT9",
+            "hostedzone/0ABC",
+        ] {
+            assert_eq!(dns_zone_id(good).as_deref(), Ok(good));
+        }
+        assert_refused(
+            dns_zone_id,
+            &[
+                "example.com",
+                "/hostedzone/",
+                "",
+                "Z1/Z2",
+                "Z1 Z2",
+                "Z1\nkind: Secret",
+            ],
+        );
     }
 
     #[test]

@@ -116,6 +116,12 @@ impl Cloud {
         let ec2 = aws_sdk_ec2::config::Builder::from(&sdk)
             .region(ec2_region)
             .build();
+        // Route53 is global: its endpoint is signed for the first region of the partition.
+        let route53 = aws_sdk_route53::config::Builder::from(&sdk)
+            .region(aws_sdk_route53::config::Region::from_static(
+                route53_region(region.as_ref()),
+            ))
+            .build();
         let config = aws_sdk_iam::config::Builder::from(&sdk)
             .region(region)
             .build();
@@ -124,6 +130,7 @@ impl Cloud {
             iam: aws_sdk_iam::Client::from_conf(config),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             sts: aws_sdk_sts::Client::new(&sdk),
+            route53: aws_sdk_route53::Client::from_conf(route53),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             calls: Arc::default(),
         })
@@ -170,6 +177,7 @@ impl Cloud {
             "AWS_ENDPOINT_URL_IAM",
             "AWS_ENDPOINT_URL_STS",
             "AWS_ENDPOINT_URL_EC2",
+            "AWS_ENDPOINT_URL_ROUTE_53",
         ] {
             let Some(value) = std::env::var_os(name) else {
                 continue;
@@ -181,5 +189,17 @@ impl Cloud {
             Self::check_endpoint_url(&value).map_err(|e| ConnectError(format!("{name}: {e}")))?;
         }
         Ok(())
+    }
+}
+
+/// The region Route53's global endpoint is signed for in the partition of `region`:
+/// us-east-1 in the commercial partition, as the SDK expects (LocalStack accepts it too).
+fn route53_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "cn-northwest-1"
+    } else if region.starts_with("us-gov-") {
+        "us-gov-west-1"
+    } else {
+        "us-east-1"
     }
 }

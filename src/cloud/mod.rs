@@ -1,4 +1,4 @@
-//! The only AWS I/O. `Cloud` holds the IAM, STS and EC2 clients; the submodules add its
+//! The only AWS I/O. `Cloud` holds the IAM, STS, EC2 and Route53 clients; the submodules add its
 //! methods by job. Decoding, pagination and error mapping live here and nowhere else.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,7 @@ mod error;
 mod fetch;
 mod read;
 mod retry;
+mod route53;
 mod write;
 
 pub use connect::ConnectOptions;
@@ -25,7 +26,7 @@ pub use error::{CloudError, ConnectError};
 pub use fetch::{FetchStrategy, BULK_ABOVE_ROLES};
 pub use read::Read;
 
-/// The AWS clients (IAM, STS, and EC2 in the cluster's region) under one concurrency bound,
+/// The AWS clients (IAM, STS, EC2 in the cluster's region, and Route53) under one concurrency bound,
 /// with a count of calls by operation: the cost that matters on a real account.
 #[derive(Clone)]
 pub struct Cloud {
@@ -33,6 +34,7 @@ pub struct Cloud {
     iam: aws_sdk_iam::Client,
     ec2: aws_sdk_ec2::Client,
     sts: aws_sdk_sts::Client,
+    route53: aws_sdk_route53::Client,
     limit: Arc<Semaphore>,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
@@ -70,7 +72,7 @@ impl Cloud {
     async fn call<T, F: Future<Output = T>>(&self, operation: &'static str, f: F) -> T {
         let _permit = self.permit().await;
         self.count(operation);
-        tracing::debug!(operation, "IAM call");
+        tracing::debug!(operation, "AWS call");
         f.await
     }
 

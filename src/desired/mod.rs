@@ -5,6 +5,7 @@
 //! additional policies for it, an instance profile of the same name, and the link that
 //! puts the role into the profile.
 
+pub mod dns_zone;
 pub mod kops_policy;
 pub mod pod_roles;
 
@@ -70,7 +71,7 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
         let main_policy = match kops_policy::role_policy(spec, role) {
             Ok(p) => p,
             Err(e) => {
-                errors.push(at_cluster(spec, &e.field, e.message));
+                push_once(&mut errors, at_cluster(spec, &e.field, e.message));
                 continue;
             }
         };
@@ -164,7 +165,7 @@ fn external_profiles(
         let policy = match kops_policy::role_policy(spec, role) {
             Ok(p) => p,
             Err(e) => {
-                errors.push(at_cluster(spec, &e.field, e.message));
+                push_once(errors, at_cluster(spec, &e.field, e.message));
                 continue;
             }
         };
@@ -240,6 +241,14 @@ fn check_limits(
                 "the inline policies of role {name} add up to {total} characters without white space; IAM allows at most {MAX_ROLE_INLINE_POLICY_SIZE}"
             ),
         ));
+    }
+}
+
+/// The policies of several roles can fail for one cause (the hosted zone of a legacy
+/// cluster, used by masters and nodes alike): the user reads it once.
+fn push_once(errors: &mut Vec<InputError>, error: InputError) {
+    if !errors.contains(&error) {
+        errors.push(error);
     }
 }
 

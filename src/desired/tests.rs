@@ -178,3 +178,13 @@ fn groups_of_one_role_may_share_a_profile() {
     assert_eq!(state.external_profiles[0].name, "shared");
     assert_eq!(state.external_profiles[0].groups, ["nodes-a", "nodes-b"]);
 }
+
+/// A legacy cluster's masters and nodes both name the hosted zone: a bad `dnsZone` is one
+/// error, not one per role.
+#[test]
+fn a_bad_zone_is_reported_once_for_all_roles() {
+    let body = "  configBase: s3://state/c\n  dnsZone: /hostedzone/\n";
+    let errors = desired_state(&cluster("example.com", body)).unwrap_err();
+    assert_eq!(errors.0.len(), 1, "{errors}");
+    assert_eq!(errors.0[0].field.as_deref(), Some("spec.dnsZone"));
+}

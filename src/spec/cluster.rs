@@ -11,8 +11,8 @@ use super::raw::{At, RawEtcdCluster, RawIam, RawIssuerDiscovery, RawSpec, RawSub
 use super::statements::{self, policy_statements, ElementNames};
 use super::validate::Checker;
 use super::{
-    AdditionalPolicy, ClusterSpec, EtcdCluster, EtcdMember, IamSettings, InstanceRole, PodIdentity,
-    ServiceAccountPermission, SourceLocation,
+    AdditionalPolicy, ClusterSpec, DnsType, EtcdCluster, EtcdMember, IamSettings, InstanceRole,
+    PodIdentity, ServiceAccountPermission, SourceLocation,
 };
 
 /// The cluster named `name` (already checked to be present) with `spec`, from the document
@@ -35,6 +35,7 @@ pub(super) fn cluster_from(
         etcd_clusters,
         subnets,
         dns_zone,
+        topology,
         kube_api_server,
         networking,
         service_account_issuer_discovery,
@@ -70,6 +71,7 @@ pub(super) fn cluster_from(
         .and_then(|d| pod_roles::issuer_discovery_from(c, d));
     let region = region_of(c, subnets.unwrap_or_default());
     let networking = networking.and_then(|n| networking_provider(c, &n));
+    let dns_type = dns_type_of(c, topology.and_then(|t| t.dns).and_then(|d| d.kind));
 
     Some(ClusterSpec {
         name: name?,
@@ -83,6 +85,7 @@ pub(super) fn cluster_from(
         etcd_clusters,
         region,
         dns_zone: dns_zone.map(|z| z.value).filter(|z| !z.is_empty()),
+        dns_type,
         networking,
         enable_bootstrap_auth_token: kube_api_server
             .and_then(|k| k.enable_bootstrap_auth_token)
@@ -94,6 +97,23 @@ pub(super) fn cluster_from(
         service_account_permissions: iam.service_accounts,
         pod_identity: iam.pod_identity,
     })
+}
+
+/// `spec.topology.dns.type`: exactly `Public` or `Private` as kops 1.10 compares it (any
+/// other value is its `Unknown DNS type`); absent is Public.
+fn dns_type_of(c: &mut Checker, kind: Option<At<String>>) -> DnsType {
+    let Some(kind) = kind else {
+        return DnsType::Public;
+    };
+    match kind.value.as_str() {
+        "Public" => DnsType::Public,
+        "Private" => DnsType::Private,
+        other => {
+            let message = format!("unknown DNS type {other:?}: use Public or Private");
+            c.error(&kind, "spec.topology.dns.type", message);
+            DnsType::Public
+        }
+    }
 }
 
 /// IAM names are built from the cluster name, so it must be a DNS-style name.

@@ -103,6 +103,8 @@ pub struct ClusterSpec {
     /// The region the subnets' zones lie in, when the spec has subnets.
     pub region: Option<String>,
     pub dns_zone: Option<String>,
+    /// `spec.topology.dns.type`: which hosted zones a lookup by name or by cluster name keeps.
+    pub dns_type: DnsType,
     /// The networking provider, the single key under `spec.networking` (`calico`, `kubenet`...).
     pub networking: Option<String>,
     pub enable_bootstrap_auth_token: bool,
@@ -153,6 +155,14 @@ pub fn skipped_note(skipped: &[SkippedDocument]) -> Option<String> {
         "note: skipped {documents} rolecall does not use: {}",
         names.join(", ")
     ))
+}
+
+/// `spec.topology.dns.type`: a public or a private (VPC) hosted zone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DnsType {
+    #[default]
+    Public,
+    Private,
 }
 
 /// `spec.serviceAccountIssuerDiscovery`.

@@ -93,6 +93,7 @@ pub struct RawSpec {
     pub etcd_clusters: Option<Vec<RawEtcdCluster>>,
     pub subnets: Option<Vec<RawSubnetEntry>>,
     pub dns_zone: Option<At<String>>,
+    pub topology: Option<RawTopology>,
     #[serde(rename = "kubeAPIServer")]
     pub kube_api_server: Option<RawKubeApiServer>,
     pub networking: Option<At<BTreeMap<String, IgnoredAny>>>,
@@ -220,6 +221,19 @@ impl<'de> Deserialize<'de> for RawSubnetEntry {
         }
         d.deserialize_any(EntryVisitor)
     }
+}
+
+/// `spec.topology`: only `dns.type` (Public or Private) matters to IAM, through the
+/// hosted zone it selects.
+#[derive(Debug, Deserialize)]
+pub struct RawTopology {
+    pub dns: Option<RawTopologyDns>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawTopologyDns {
+    #[serde(rename = "type")]
+    pub kind: Option<At<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@
 use super::document::{Statement, Values};
 use super::stores::{self, S3Location};
 use super::{partition_for_region, BuildError};
+use crate::desired::dns_zone::{self, ZoneQuery};
 use crate::spec::{ClusterSpec, InstanceRole};
 
 const CLUSTER_TAG_EC2: &str = "ec2:ResourceTag/KubernetesCluster";
@@ -364,52 +365,25 @@ fn kms(cx: &Context) -> Vec<Statement> {
     out
 }
 
-/// kops's own test for gossip names: `<anything>.k8s.local`, with a trailing dot allowed.
-fn is_gossip(cluster: &str) -> bool {
-    format!(".{}", cluster.strip_suffix('.').unwrap_or(cluster)).ends_with(".k8s.local")
-}
-
-/// The Route53 hosted zone the cluster's records live in, if it has one.
-///
-/// Gossip clusters have none. Otherwise kops reads the zone ID from its DNSZone task: the
-/// spec's `dnsZone` when it has no dot, else the ID Route53 reports for that zone name (and
-/// with no `dnsZone` at all, the ID of a zone found by the cluster name). rolecall builds
-/// policies without calling Route53, so it needs the ID itself.
+/// The Route53 hosted zone the cluster's records live in, if it has one: none for a gossip
+/// cluster, else the ID kops reads from its DNSZone task. A zone to be looked up by name or
+/// by cluster name must have been looked up first (`reconcile` puts the ID in the spec).
 fn hosted_zone_id(spec: &ClusterSpec) -> Result<Option<String>, BuildError> {
-    if is_gossip(&spec.name) {
-        return Ok(None);
+    match dns_zone::query(spec)? {
+        ZoneQuery::Gossip => Ok(None),
+        ZoneQuery::Id(id) => Ok(Some(id)),
+        ZoneQuery::ByName { name, .. } => Err(not_looked_up(format!(
+            "the ID of the hosted zone {name:?} must be looked up in Route53 before the policies are built"
+        ))),
+        ZoneQuery::Search { cluster, .. } => Err(not_looked_up(format!(
+            "is not set: the hosted zone of {cluster:?} must be looked up in Route53 before the policies are built"
+        ))),
     }
-    let zone = match spec.dns_zone.as_deref() {
-        None => {
-            return Err(zone_error(format!(
-                "is not set; kops 1.10 would search Route53 for a hosted zone that {:?} lies in, \
-                 which rolecall does not do: set spec.dnsZone to that zone's hosted zone ID \
-                 (such as Z1D633PJN98FT9)",
-                spec.name
-            )))
-        }
-        Some(zone) if zone.contains('.') => {
-            return Err(zone_error(format!(
-                "{zone:?} is a zone name; kops 1.10 looks its hosted zone ID up in Route53, \
-                 which rolecall does not do: set spec.dnsZone to the hosted zone ID instead \
-                 (such as Z1D633PJN98FT9, see `aws route53 list-hosted-zones-by-name --dns-name {}`)",
-                zone.trim_end_matches('.')
-            )))
-        }
-        Some(zone) => zone,
-    };
-    // kops accepts the ID in Route53's own form, "/hostedzone/<id>".
-    let trimmed = zone.strip_prefix('/').unwrap_or(zone);
-    let id = trimmed.strip_prefix("hostedzone/").unwrap_or(trimmed);
-    if id.is_empty() {
-        return Err(zone_error(format!("{zone:?} names no hosted zone ID")));
-    }
-    Ok(Some(id.to_string()))
 }
 
-fn zone_error(message: String) -> BuildError {
+fn not_looked_up(message: String) -> BuildError {
     BuildError {
-        field: "spec.dnsZone".into(),
+        field: dns_zone::FIELD.into(),
         message,
     }
 }

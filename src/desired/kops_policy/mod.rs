@@ -130,7 +130,7 @@ mod tests {
     fn role_policy_errors_carry_the_field() {
         let spec = cluster(
             "example.com",
-            "  configBase: s3://state/c\n  dnsZone: example.com\n",
+            "  configBase: s3://state/c\n  dnsZone: /hostedzone/\n",
         );
         let err = role_policy(&spec, InstanceRole::Master).unwrap_err();
         assert_eq!(err.field, "spec.dnsZone");

@@ -271,7 +271,7 @@ async fn serve(
         let Some(request) = read_request(&mut client_read, &mut pending).await? else {
             break;
         };
-        let action = action_of(&request.body);
+        let action = action_of(&request.head, &request.body);
         let fault = {
             let mut s = state.lock().unwrap();
             s.actions.push(action.clone());
@@ -429,12 +429,35 @@ fn params_of(body: &[u8]) -> Params {
         .collect()
 }
 
-/// The `Action` parameter of an AWS query-protocol body.
-fn action_of(body: &[u8]) -> String {
-    String::from_utf8_lossy(body)
+/// The `Action` parameter of an AWS query-protocol body (IAM, STS, EC2), or the operation
+/// of a Route53 REST request, named from its method and path, so that Route53 reads count
+/// as reads and anything else as a write.
+fn action_of(head: &[u8], body: &[u8]) -> String {
+    let query = String::from_utf8_lossy(body)
         .split('&')
-        .find_map(|kv| kv.strip_prefix("Action=").map(str::to_string))
-        .unwrap_or_else(|| "(no action)".into())
+        .find_map(|kv| kv.strip_prefix("Action=").map(str::to_string));
+    query.unwrap_or_else(|| route53_operation(&String::from_utf8_lossy(head)))
+}
+
+/// `GET /2013-04-01/hostedzone?...` is ListHostedZones, and so on; an unknown request is
+/// `(no action)`, which counts as a write.
+fn route53_operation(head: &str) -> String {
+    let mut request_line = head.lines().next().unwrap_or("").split(' ');
+    let (method, target) = (request_line.next(), request_line.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let Some(resource) = path.strip_prefix("/2013-04-01/") else {
+        return "(no action)".into();
+    };
+    let operation = match (method, resource.split('/').collect::<Vec<_>>().as_slice()) {
+        (Some("GET"), ["hostedzone"]) => "ListHostedZones",
+        (Some("GET"), ["hostedzonesbyname"]) => "ListHostedZonesByName",
+        (Some("GET"), ["hostedzone", _]) => "GetHostedZone",
+        (Some("POST"), ["hostedzone"]) => "CreateHostedZone",
+        (Some("POST"), ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
+        (Some("DELETE"), ["hostedzone", _]) => "DeleteHostedZone",
+        _ => "(no action)",
+    };
+    operation.into()
 }
 
 /// The answer a fault stands for: an AWS error, or (status 200) a successful XML body.

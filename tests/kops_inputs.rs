@@ -526,6 +526,113 @@ async fn existing_iam_with_a_thirteen_digit_account_is_refused_before_any_reques
     assert!(proxy.actions().is_empty(), "{:?}", proxy.actions());
 }
 
+/// The account kops's existing_iam_cloudformation input names its profiles in. LocalStack
+/// takes a 12-digit access key id as the account to act in.
+const KOPS_ACCOUNT: &str = "422917490108";
+
+/// kops's lifecycle overrides for existing_iam_cloudformation (cmd/kops/integration_test.go).
+const KOPS_EXISTING_OVERRIDES: &str = "IAMRole=ExistsAndWarnIfChanges,IAMRolePolicy=ExistsAndWarnIfChanges,IAMInstanceProfileRole=ExistsAndWarnIfChanges";
+
+/// existing_iam_cloudformation, verbatim with kops's overrides, in the account its profiles
+/// name, holding those profiles (each with a role of its name, as kops's harness mocks) and
+/// kops's `example.com` zone: rolecall reads them, checks, and writes nothing, as kops's
+/// template has no IAM resource either.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_iam_cloudformation_only_checks_the_profiles_it_names() {
+    let _serial = SERIAL.lock().await;
+    let credentials =
+        || aws_sdk_iam::config::Credentials::new(KOPS_ACCOUNT, "test", None, None, "tests");
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new(VPC_REGION))
+            .endpoint_url(localstack())
+            .credentials_provider(credentials())
+            .build(),
+    );
+    let route53 = aws_sdk_route53::Client::from_conf(
+        aws_sdk_route53::Config::builder()
+            .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+            .region(aws_sdk_route53::config::Region::new(VPC_REGION))
+            .endpoint_url(localstack())
+            .credentials_provider(credentials())
+            .build(),
+    );
+    if !all_zones(&route53)
+        .await
+        .iter()
+        .any(|z| z.name() == "example.com.")
+    {
+        route53
+            .create_hosted_zone()
+            .name("example.com")
+            .caller_reference(format!("kops-inputs-{}", std::process::id()))
+            .send()
+            .await
+            .expect("CreateHostedZone example.com in kops's account");
+    }
+    let trust = kops_iam("unused").trust.to_string();
+    for name in ["kops-custom-master-role", "kops-custom-node-role"] {
+        // Left by an earlier run, or made now.
+        if iam.get_role().role_name(name).send().await.is_err() {
+            iam.create_role()
+                .role_name(name)
+                .assume_role_policy_document(&trust)
+                .send()
+                .await
+                .expect("CreateRole");
+            iam.create_instance_profile()
+                .instance_profile_name(name)
+                .send()
+                .await
+                .expect("CreateInstanceProfile");
+            iam.add_role_to_instance_profile()
+                .instance_profile_name(name)
+                .role_name(name)
+                .send()
+                .await
+                .expect("AddRoleToInstanceProfile");
+        }
+    }
+
+    let spec =
+        fixtures().join("kops-1.10.0-integration/existing_iam_cloudformation/in-v1alpha2.yaml");
+    let spec = spec.display().to_string();
+    let proxy = RecordingProxy::start(&localstack()).await;
+    let env = [
+        ("AWS_ACCESS_KEY_ID", KOPS_ACCOUNT),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let args = [
+        "update",
+        "-f",
+        &spec,
+        "--yes",
+        "--lifecycle-overrides",
+        KOPS_EXISTING_OVERRIDES,
+    ];
+    let run = common::rolecall_with_env(&proxy.endpoint, &args, &env).await;
+    run.assert_code(0);
+    for profile in ["kops-custom-master-role", "kops-custom-node-role"] {
+        assert_eq!(
+            proxy.requests_with("GetInstanceProfile", "InstanceProfileName", profile),
+            1,
+            "{profile} is read: {:?}",
+            proxy.actions()
+        );
+    }
+    // The roles hold no inline policy of kops's name: a warning, never a write.
+    for role in ["kops-custom-master-role", "kops-custom-node-role"] {
+        assert!(
+            run.stdout.contains(&format!("IAMRolePolicy/{role}\n  \tlifecycle ExistsAndWarnIfChanges, but the object was not found")),
+            "{run:?}"
+        );
+    }
+    let writes = proxy.writes();
+    assert!(writes.is_empty(), "writes: {writes:?}\n{run:?}");
+}
+
 #[test]
 fn kops_documents_have_kops_statement_counts() {
     // Guards the expected documents themselves: legacy masters 9, nodes 6, bastions 1.

@@ -375,6 +375,26 @@ async fn assert_account_has_kops_iam(case: &Case, zone_id: &str) {
     }
 }
 
+impl Case {
+    /// A case whose zone is the one `dns_zone` names, or else `example.com`, found by the
+    /// cluster name.
+    fn new(
+        dir: &'static str,
+        cluster: &'static str,
+        dns_zone: Option<Zone>,
+        bastion: bool,
+    ) -> Case {
+        let resolves_to = dns_zone.unwrap_or(Zone::Example);
+        Case {
+            dir,
+            cluster,
+            dns_zone,
+            resolves_to,
+            bastion,
+        }
+    }
+}
+
 async fn run_case(case: Case) {
     let _serial = SERIAL.lock().await;
     let zones = ensure_zones().await;
@@ -404,108 +424,37 @@ async fn run_case(case: Case) {
     assert!(writes.is_empty(), "writes on the second run: {writes:?}");
 }
 
+/// Every AWS input whose IAM kops makes itself, verbatim: minimal, minimal-cloudformation
+/// and complex have no dnsZone (kops finds `example.com` by the cluster name), privatedns1
+/// and privatedns2 name a private zone, and the rest find `example.com` too. All get kops's
+/// legacy documents (their networking adds nothing in legacy mode, and
+/// tests/golden_kops_integration.rs checks their names against kops's outputs).
 #[tokio::test(flavor = "multi_thread")]
-async fn minimal_finds_example_com_by_the_cluster_name() {
-    run_case(Case {
-        dir: "minimal",
-        cluster: "minimal.example.com",
-        dns_zone: None,
-        resolves_to: Zone::Example,
-        bastion: false,
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn minimal_cloudformation_gets_kops_documents() {
-    run_case(Case {
-        dir: "minimal-cloudformation",
-        cluster: "minimal.example.com",
-        dns_zone: None,
-        resolves_to: Zone::Example,
-        bastion: false,
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn complex_finds_example_com_by_the_cluster_name() {
-    run_case(Case {
-        dir: "complex",
-        cluster: "complex.example.com",
-        dns_zone: None,
-        resolves_to: Zone::Example,
-        bastion: false,
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn privatedns1_finds_its_private_zone_by_name() {
-    run_case(Case {
-        dir: "privatedns1",
-        cluster: "privatedns1.example.com",
-        dns_zone: Some(Zone::Internal),
-        resolves_to: Zone::Internal,
-        bastion: true,
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn privatedns2_finds_its_private_zone_by_name() {
-    run_case(Case {
-        dir: "privatedns2",
-        cluster: "privatedns2.example.com",
-        dns_zone: Some(Zone::Private),
-        resolves_to: Zone::Private,
-        bastion: true,
-    })
-    .await;
-}
-
-/// The other AWS inputs whose IAM kops makes itself: each finds `example.com` by its
-/// cluster name, and gets kops's legacy documents (their networking adds nothing in legacy
-/// mode, and tests/golden_kops_integration.rs checks their names against kops's outputs).
-#[tokio::test(flavor = "multi_thread")]
-async fn every_other_input_kops_makes_iam_for_runs_verbatim() {
+async fn every_input_kops_makes_iam_for_runs_verbatim() {
+    #[rustfmt::skip]
     let cases = [
-        ("additional_cidr", "additionalcidr.example.com", false),
-        (
-            "additional_user-data",
-            "additionaluserdata.example.com",
-            false,
-        ),
-        ("externallb", "externallb.example.com", false),
-        ("ha", "ha.example.com", false),
-        ("shared_subnet", "sharedsubnet.example.com", false),
-        ("shared_vpc", "sharedvpc.example.com", false),
-        (
-            "bastionadditional_user-data",
-            "bastionuserdata.example.com",
-            true,
-        ),
-        (
-            "private-shared-subnet",
-            "private-shared-subnet.example.com",
-            true,
-        ),
-        ("privatecalico", "privatecalico.example.com", true),
-        ("privatecanal", "privatecanal.example.com", true),
-        ("privateflannel", "privateflannel.example.com", true),
-        ("privatekopeio", "privatekopeio.example.com", true),
-        ("privateweave", "privateweave.example.com", true),
-        ("lifecycle_phases", "lifecyclephases.example.com", true),
+        ("minimal", "minimal.example.com", None, false),
+        ("minimal-cloudformation", "minimal.example.com", None, false),
+        ("complex", "complex.example.com", None, false),
+        ("privatedns1", "privatedns1.example.com", Some(Zone::Internal), true),
+        ("privatedns2", "privatedns2.example.com", Some(Zone::Private), true),
+        ("additional_cidr", "additionalcidr.example.com", None, false),
+        ("additional_user-data", "additionaluserdata.example.com", None, false),
+        ("externallb", "externallb.example.com", None, false),
+        ("ha", "ha.example.com", None, false),
+        ("shared_subnet", "sharedsubnet.example.com", None, false),
+        ("shared_vpc", "sharedvpc.example.com", None, false),
+        ("bastionadditional_user-data", "bastionuserdata.example.com", None, true),
+        ("private-shared-subnet", "private-shared-subnet.example.com", None, true),
+        ("privatecalico", "privatecalico.example.com", None, true),
+        ("privatecanal", "privatecanal.example.com", None, true),
+        ("privateflannel", "privateflannel.example.com", None, true),
+        ("privatekopeio", "privatekopeio.example.com", None, true),
+        ("privateweave", "privateweave.example.com", None, true),
+        ("lifecycle_phases", "lifecyclephases.example.com", None, true),
     ];
-    for (dir, cluster, bastion) in cases {
-        run_case(Case {
-            dir,
-            cluster,
-            dns_zone: None,
-            resolves_to: Zone::Example,
-            bastion,
-        })
-        .await;
+    for (dir, cluster, dns_zone, bastion) in cases {
+        run_case(Case::new(dir, cluster, dns_zone, bastion)).await;
     }
 }
 

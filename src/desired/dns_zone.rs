@@ -226,6 +226,22 @@ fn type_value(t: DnsType) -> &'static str {
     }
 }
 
+/// The zones a lookup left out for being of the other type, if any, after a `;`.
+fn left_out(
+    f: &mut fmt::Formatter<'_>,
+    dns_type: DnsType,
+    other_type: &[HostedZone],
+) -> fmt::Result {
+    if other_type.is_empty() {
+        return Ok(());
+    }
+    let (kind, zones) = (type_value(dns_type), Zones(other_type));
+    write!(
+        f,
+        "; left out, as spec.topology.dns.type is {kind}: {zones}"
+    )
+}
+
 /// `example.com. (Z1D633PJN98FT9, private), ...`
 struct Zones<'a>(&'a [HostedZone]);
 
@@ -266,14 +282,7 @@ impl fmt::Display for ZoneError {
                     type_word(*dns_type),
                     names.join(", ")
                 )?;
-                if !other_type.is_empty() {
-                    write!(
-                        f,
-                        "; left out, as spec.topology.dns.type is {}: {}",
-                        type_value(*dns_type),
-                        Zones(other_type)
-                    )?;
-                }
+                left_out(f, *dns_type, other_type)?;
                 write!(
                     f,
                     ". Create one (e.g. {example:?}) first, or set {FIELD} to a zone's name or ID"
@@ -296,14 +305,7 @@ impl fmt::Display for ZoneError {
                     "no {} hosted zone is named {name:?}",
                     type_word(*dns_type)
                 )?;
-                if !other_type.is_empty() {
-                    write!(
-                        f,
-                        "; left out, as spec.topology.dns.type is {}: {}",
-                        type_value(*dns_type),
-                        Zones(other_type)
-                    )?;
-                }
+                left_out(f, *dns_type, other_type)?;
                 write!(
                     f,
                     ". rolecall does not create hosted zones as kops would: create it first, \

@@ -186,6 +186,15 @@ impl<'de> Deserialize<'de> for Tree {
 
 struct TreeVisitor;
 
+/// `visit_<type>` methods that keep a scalar as its text, as YAML wrote it.
+macro_rules! scalars_as_text {
+    ($($visit:ident: $type:ty),*) => {
+        $(fn $visit<E>(self, v: $type) -> Result<Tree, E> {
+            Ok(Tree::Scalar(v.to_string()))
+        })*
+    };
+}
+
 impl<'de> Visitor<'de> for TreeVisitor {
     type Value = Tree;
 
@@ -197,29 +206,8 @@ impl<'de> Visitor<'de> for TreeVisitor {
         Ok(Tree::Scalar(v.to_string()))
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Tree, E> {
-        Ok(Tree::Scalar(v.to_string()))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Tree, E> {
-        Ok(Tree::Scalar(v.to_string()))
-    }
-
-    fn visit_i128<E>(self, v: i128) -> Result<Tree, E> {
-        Ok(Tree::Scalar(v.to_string()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Tree, E> {
-        Ok(Tree::Scalar(v.to_string()))
-    }
-
-    fn visit_u128<E>(self, v: u128) -> Result<Tree, E> {
-        Ok(Tree::Scalar(v.to_string()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Tree, E> {
-        Ok(Tree::Scalar(v.to_string()))
-    }
+    scalars_as_text!(visit_bool: bool, visit_i64: i64, visit_i128: i128, visit_u64: u64);
+    scalars_as_text!(visit_u128: u128, visit_f64: f64);
 
     fn visit_bytes<E>(self, v: &[u8]) -> Result<Tree, E> {
         Ok(Tree::Scalar(String::from_utf8_lossy(v).into_owned()))

@@ -122,6 +122,16 @@ fn assert_only_reads(c: &Cluster, calls: &serde_json::Value) {
     );
 }
 
+/// Applies the spec, and returns the calls made once the masters' policy, read back, names
+/// the hosted zone `zone`.
+async fn apply_expecting_zone(c: &Cluster, zone: &str) -> serde_json::Value {
+    let (run, calls) = run_counting(c, &["--yes"]).await;
+    run.assert_code(0);
+    let expected = format!("[\"arn:aws:route53:::hostedzone/{zone}\"]");
+    assert_eq!(masters_zone_arn(c).await, expected);
+    calls
+}
+
 /// The resource of the masters' Route53 statement, read back with the tests' own client.
 async fn masters_zone_arn(c: &Cluster) -> String {
     let role = c.role("masters");
@@ -145,14 +155,9 @@ async fn no_dns_zone_finds_the_longest_public_suffix_and_writes_it() {
     create_zone(&name, true).await;
     let c = cluster(&name, "").await;
 
-    let (run, calls) = run_counting(&c, &["--yes"]).await;
-    run.assert_code(0);
+    let calls = apply_expecting_zone(&c, &public).await;
     assert!(count(&calls, "ListHostedZones") >= 1, "{calls}");
     assert_eq!(count(&calls, "ListHostedZonesByName"), 0, "{calls}");
-    assert_eq!(
-        masters_zone_arn(&c).await,
-        format!("[\"arn:aws:route53:::hostedzone/{public}\"]")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -167,14 +172,9 @@ async fn a_zone_name_with_a_private_topology_finds_the_private_zone() {
     )
     .await;
 
-    let (run, calls) = run_counting(&c, &["--yes"]).await;
-    run.assert_code(0);
+    let calls = apply_expecting_zone(&c, &private).await;
     assert_eq!(count(&calls, "ListHostedZonesByName"), 1, "{calls}");
     assert_eq!(count(&calls, "ListHostedZones"), 0, "{calls}");
-    assert_eq!(
-        masters_zone_arn(&c).await,
-        format!("[\"arn:aws:route53:::hostedzone/{private}\"]")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

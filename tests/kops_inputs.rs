@@ -74,16 +74,25 @@ impl Zone {
 /// minimal-cloudformation are both `minimal.example.com`) and the zones.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A client of the SDK crate `$sdk` for LocalStack, acting in the account of the access key
+/// id `$key` (LocalStack takes a 12-digit key id as the account; `test` is its default).
+macro_rules! client_as {
+    ($sdk:ident, $key:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version($sdk::config::BehaviorVersion::latest())
+                .region($sdk::config::Region::new(VPC_REGION))
+                .endpoint_url(localstack())
+                .credentials_provider($sdk::config::Credentials::new(
+                    $key, "test", None, None, "tests",
+                ))
+                .build(),
+        )
+    };
+}
+
 async fn route53_client() -> aws_sdk_route53::Client {
-    let config = aws_sdk_route53::Config::builder()
-        .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
-        .region(aws_sdk_route53::config::Region::new(VPC_REGION))
-        .endpoint_url(localstack())
-        .credentials_provider(aws_sdk_route53::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_route53::Client::from_conf(config)
+    client_as!(aws_sdk_route53, "test")
 }
 
 /// Every hosted zone in the account, all pages.
@@ -489,24 +498,8 @@ const KOPS_EXISTING_OVERRIDES: &str = "IAMRole=ExistsAndWarnIfChanges,IAMRolePol
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_iam_cloudformation_only_checks_the_profiles_it_names() {
     let _serial = SERIAL.lock().await;
-    let credentials =
-        || aws_sdk_iam::config::Credentials::new(KOPS_ACCOUNT, "test", None, None, "tests");
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new(VPC_REGION))
-            .endpoint_url(localstack())
-            .credentials_provider(credentials())
-            .build(),
-    );
-    let route53 = aws_sdk_route53::Client::from_conf(
-        aws_sdk_route53::Config::builder()
-            .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
-            .region(aws_sdk_route53::config::Region::new(VPC_REGION))
-            .endpoint_url(localstack())
-            .credentials_provider(credentials())
-            .build(),
-    );
+    let iam = client_as!(aws_sdk_iam, KOPS_ACCOUNT);
+    let route53 = client_as!(aws_sdk_route53, KOPS_ACCOUNT);
     if !all_zones(&route53)
         .await
         .iter()

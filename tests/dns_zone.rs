@@ -122,6 +122,18 @@ fn assert_only_reads(c: &Cluster, calls: &serde_json::Value) {
     );
 }
 
+/// Runs `apply --yes`, which must exit 1 with every one of `stderr` in its stderr, having
+/// only read; returns the calls it counted.
+async fn refused_after_reads(c: &Cluster, stderr: &[String]) -> serde_json::Value {
+    let (run, calls) = run_counting(c, &["--yes"]).await;
+    run.assert_code(1);
+    for expected in stderr {
+        run.assert_stderr_has(expected);
+    }
+    assert_only_reads(c, &calls);
+    calls
+}
+
 /// Applies the spec, and returns the calls made once the masters' policy, read back, names
 /// the hosted zone `zone`.
 async fn apply_expecting_zone(c: &Cluster, zone: &str) -> serde_json::Value {
@@ -184,15 +196,18 @@ async fn a_tie_stops_before_any_write_naming_both_zones() {
     let second = create_zone(&domain, false).await;
     let c = cluster(&format!("a.{domain}"), "").await;
 
-    let (run, calls) = run_counting(&c, &["--yes"]).await;
-    run.assert_code(1);
-    run.assert_stderr_has(&format!(
-        "Error: spec.dnsZone: is not set, and 2 hosted zones match cluster \"a.{domain}\" equally: "
-    ));
-    run.assert_stderr_has(&format!("{domain}. ({first}, public)"));
-    run.assert_stderr_has(&format!("{domain}. ({second}, public)"));
+    let calls = refused_after_reads(
+        &c,
+        &[
+            format!(
+                "Error: spec.dnsZone: is not set, and 2 hosted zones match cluster \"a.{domain}\" equally: "
+            ),
+            format!("{domain}. ({first}, public)"),
+            format!("{domain}. ({second}, public)"),
+        ],
+    )
+    .await;
     assert!(count(&calls, "ListHostedZones") >= 1, "{calls}");
-    assert_only_reads(&c, &calls);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -201,23 +216,25 @@ async fn no_zone_stops_before_any_write_naming_the_names_and_the_other_type() {
     let private = create_zone(&domain, true).await;
     let c = cluster(&format!("a.{domain}"), "").await;
 
-    let (run, calls) = run_counting(&c, &["--yes"]).await;
-    run.assert_code(1);
-    run.assert_stderr_has(&format!(
-        "Error: spec.dnsZone: is not set, and no public hosted zone matches cluster \"a.{domain}\": none is named a.{domain}, {domain}, rolecall.test, test; left out, as spec.topology.dns.type is Public: {domain}. ({private}, private)."
-    ));
-    assert_only_reads(&c, &calls);
+    refused_after_reads(
+        &c,
+        &[format!(
+            "Error: spec.dnsZone: is not set, and no public hosted zone matches cluster \"a.{domain}\": none is named a.{domain}, {domain}, rolecall.test, test; left out, as spec.topology.dns.type is Public: {domain}. ({private}, private)."
+        )],
+    )
+    .await;
 
     // A zone name of the other type: the same, through ListHostedZonesByName.
     c.proxy.clear();
     c.rewrite(ClusterYaml::new(&c.name).with_spec(&format!("  dnsZone: {domain}\n")));
-    let (run, calls) = run_counting(&c, &["--yes"]).await;
-    run.assert_code(1);
-    run.assert_stderr_has(&format!(
-        "Error: spec.dnsZone: no public hosted zone is named \"{domain}.\"; left out, as spec.topology.dns.type is Public: {domain}. ({private}, private)."
-    ));
+    let calls = refused_after_reads(
+        &c,
+        &[format!(
+            "Error: spec.dnsZone: no public hosted zone is named \"{domain}.\"; left out, as spec.topology.dns.type is Public: {domain}. ({private}, private)."
+        )],
+    )
+    .await;
     assert_eq!(count(&calls, "ListHostedZonesByName"), 1, "{calls}");
-    assert_only_reads(&c, &calls);
 }
 
 #[tokio::test(flavor = "multi_thread")]

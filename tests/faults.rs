@@ -21,6 +21,12 @@ fn count(c: &Cluster, action: &str) -> usize {
     c.proxy.actions().iter().filter(|a| *a == action).count()
 }
 
+/// The account holds what the spec asks for, and a dry run finds nothing left to do.
+async fn assert_converged(c: &Cluster) {
+    assert_account_matches(&c.desired()).await;
+    assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn throttling_and_server_errors_are_retried_until_they_pass() {
     let c = Cluster::new("throttled", ClusterYaml::new).await;
@@ -43,8 +49,7 @@ async fn throttling_and_server_errors_are_retried_until_they_pass() {
     );
     assert_eq!(count(&c, "PutRolePolicy"), 3 + 1);
     assert!(count(&c, "GetRole") >= 3 + 2);
-    assert_account_matches(&c.desired()).await;
-    assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
+    assert_converged(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -222,8 +227,7 @@ async fn when_retries_run_out_the_run_says_what_is_left_and_the_next_finishes() 
         .fail("PutRolePolicy", fault(400, "Throttling", "x", 0));
     let again = c.apply().await;
     again.assert_code(0);
-    assert_account_matches(&c.desired()).await;
-    assert_eq!(c.dry_run().await.last_line(), NO_CHANGES);
+    assert_converged(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -322,13 +322,7 @@ async fn assert_account_has_kops_iam(case: &Case, zone_id: &str) {
     }
     for (prefix, policy) in prefixes {
         let name = format!("{prefix}.{}", case.cluster);
-        let role = iam
-            .get_role()
-            .role_name(&name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("role {name}: {e:?}"));
-        let role = role.role().expect("a role");
+        let role = read_role(&iam, &name).await;
         assert_eq!(role.path(), "/", "{name}: path");
         assert_same_document(
             &format!("trust policy of {name}"),
@@ -336,43 +330,18 @@ async fn assert_account_has_kops_iam(case: &Case, zone_id: &str) {
             &kops.trust,
         );
 
-        let names = iam
-            .list_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("policies of {name}: {e:?}"));
         assert_eq!(
-            names.policy_names(),
+            inline_policy_names(&iam, &name).await,
             [name.as_str()],
             "{name}: kops's one inline policy, no additional.*"
         );
-        let got = iam
-            .get_role_policy()
-            .role_name(&name)
-            .policy_name(&name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("policy {name}: {e:?}"));
         assert_same_document(
             &format!("inline policy {name}"),
-            &parse_aws_document(got.policy_document()),
+            &parse_aws_document(&inline_policy(&iam, &name).await),
             policy,
         );
 
-        let profile = iam
-            .get_instance_profile()
-            .instance_profile_name(&name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("instance profile {name}: {e:?}"));
-        let roles: Vec<&str> = profile
-            .instance_profile()
-            .expect("a profile")
-            .roles()
-            .iter()
-            .map(|r| r.role_name())
-            .collect();
+        let roles = instance_profile_roles(&iam, &name).await;
         assert_eq!(roles, [name.as_str()], "roles in instance profile {name}");
     }
     if !case.bastion {
@@ -382,6 +351,45 @@ async fn assert_account_has_kops_iam(case: &Case, zone_id: &str) {
             "{name} should not exist"
         );
     }
+}
+
+async fn read_role(iam: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::Role {
+    let got = iam.get_role().role_name(name).send().await;
+    let got = got.unwrap_or_else(|e| panic!("role {name}: {e:?}"));
+    got.role().expect("a role").clone()
+}
+
+async fn inline_policy_names(iam: &aws_sdk_iam::Client, name: &str) -> Vec<String> {
+    let got = iam.list_role_policies().role_name(name).send().await;
+    let got = got.unwrap_or_else(|e| panic!("policies of {name}: {e:?}"));
+    got.policy_names().to_vec()
+}
+
+/// The document of the inline policy `name` of the role `name`.
+async fn inline_policy(iam: &aws_sdk_iam::Client, name: &str) -> String {
+    let got = iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(name)
+        .send()
+        .await;
+    let got = got.unwrap_or_else(|e| panic!("policy {name}: {e:?}"));
+    got.policy_document().to_string()
+}
+
+async fn instance_profile_roles(iam: &aws_sdk_iam::Client, name: &str) -> Vec<String> {
+    let got = iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await;
+    let got = got.unwrap_or_else(|e| panic!("instance profile {name}: {e:?}"));
+    let profile = got.instance_profile().expect("a profile");
+    profile
+        .roles()
+        .iter()
+        .map(|r| r.role_name().to_string())
+        .collect()
 }
 
 impl Case {

@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn account_ids_are_twelve_digits() {
-        assert_eq!(account_id("123456789012").as_deref(), Ok("123456789012"));
+        assert_accepted(account_id, &["123456789012"]);
         let bad = [
             "12345678901",
             "1234567890123",
@@ -232,9 +232,7 @@ mod tests {
             "https://[::1]",
             "https://proxy.example/aws?x=1",
         ];
-        for url in good {
-            assert_eq!(endpoint_url(url).as_deref(), Ok(url));
-        }
+        assert_accepted(endpoint_url, &good);
         let not_urls = ["not a url", "localhost:4566", "/relative", ""];
         let bad_urls = [
             "ftp://localhost",
@@ -253,6 +251,13 @@ mod tests {
         }
     }
 
+    /// Each value is accepted, as it is.
+    fn assert_accepted(parser: fn(&str) -> Result<String, String>, values: &[&str]) {
+        for value in values {
+            assert_eq!(parser(value).as_deref(), Ok(*value));
+        }
+    }
+
     /// Each value is refused with a reason on one line that starts with the value, escaped,
     /// so that the usage error cannot be made to print more lines.
     fn assert_refused(parser: fn(&str) -> Result<String, String>, values: &[&str]) {
@@ -265,13 +270,14 @@ mod tests {
 
     #[test]
     fn dns_zone_ids_are_ids_not_names() {
-        for good in [
-            "Z1D633PJN98FT9",
-            "/hostedzone/Z1D633PJN98FT9",
-            "hostedzone/0ABC",
-        ] {
-            assert_eq!(dns_zone_id(good).as_deref(), Ok(good));
-        }
+        assert_accepted(
+            dns_zone_id,
+            &[
+                "Z1D633PJN98FT9",
+                "/hostedzone/Z1D633PJN98FT9",
+                "hostedzone/0ABC",
+            ],
+        );
         assert_refused(
             dns_zone_id,
             &[

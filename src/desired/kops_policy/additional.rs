@@ -117,15 +117,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn statements(v: Value) -> Vec<Value> {
-        v.as_array().unwrap().clone()
+    /// The policy kops would write for these statements (a JSON array).
+    fn rendered(v: Value) -> String {
+        render(v.as_array().unwrap())
+    }
+
+    fn assert_contains(text: &str, part: &str) {
+        assert!(text.contains(part), "{text}");
     }
 
     #[test]
     fn renders_like_kops_with_version_first() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
-        ])));
+        ]));
         assert_eq!(
             text,
             "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Action\": [\n        \"s3:GetObject\"\n      ],\n      \"Resource\": \"arn:aws:s3:::b/*\"\n    }\n  ]\n}"
@@ -134,20 +139,17 @@ mod tests {
 
     #[test]
     fn reorders_known_keys_and_keeps_shapes() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Resource": ["*"], "Action": "ec2:DescribeTags", "Effect": "Deny"}
-        ])));
-        assert!(
-            text.contains("\"Effect\": \"Deny\",\n      \"Action\": \"ec2:DescribeTags\",\n      \"Resource\": [\n        \"*\"\n      ]"),
-            "{text}"
-        );
+        ]));
+        assert_contains(&text, "\"Effect\": \"Deny\",\n      \"Action\": \"ec2:DescribeTags\",\n      \"Resource\": [\n        \"*\"\n      ]");
     }
 
     #[test]
     fn keeps_keys_kops_would_drop_after_the_known_ones() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Sid": "Logs", "Effect": "Allow", "Action": "logs:*", "Resource": "*", "Principal": {"AWS": "*"}}
-        ])));
+        ]));
         let effect = text.find("\"Effect\"").unwrap();
         let resource = text.find("\"Resource\"").unwrap();
         let sid = text.find("\"Sid\": \"Logs\"").unwrap();
@@ -160,61 +162,55 @@ mod tests {
 
     #[test]
     fn not_action_is_kept_without_an_empty_action() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Effect": "Deny", "NotAction": ["iam:*"], "Resource": "*"}
-        ])));
+        ]));
         assert!(!text.contains("\"Action\""), "{text}");
-        assert!(
-            text.contains("\"NotAction\": [\n        \"iam:*\"\n      ]"),
-            "{text}"
-        );
+        assert_contains(&text, "\"NotAction\": [\n        \"iam:*\"\n      ]");
     }
 
     #[test]
     fn missing_action_or_resource_is_an_empty_array_and_null_an_empty_string() {
-        let text = render(&statements(json!([{"Effect": "Allow", "Action": null}])));
-        assert!(
-            text.contains("\"Action\": \"\",\n      \"Resource\": []"),
-            "{text}"
-        );
+        let text = rendered(json!([{"Effect": "Allow", "Action": null}]));
+        assert_contains(&text, "\"Action\": \"\",\n      \"Resource\": []");
     }
 
     #[test]
     fn condition_keys_are_sorted_and_empty_conditions_dropped() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
              "Condition": {"StringLike": {"s3:prefix": ["b/", "a/"]}, "Bool": {"aws:SecureTransport": true}}},
             {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {}}
-        ])));
+        ]));
         let bool_at = text.find("\"Bool\"").unwrap();
         let like_at = text.find("\"StringLike\"").unwrap();
         assert!(bool_at < like_at, "{text}");
         // Values inside a condition keep their order; only map keys are sorted.
-        assert!(text.contains("\"b/\",\n            \"a/\""), "{text}");
+        assert_contains(&text, "\"b/\",\n            \"a/\"");
         assert_eq!(text.matches("\"Condition\"").count(), 1, "{text}");
     }
 
     #[test]
     fn condition_numbers_and_html_characters_are_written_as_go_does() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::a&b",
              "Condition": {"NumericLessThanEquals": {"s3:max-keys": 10.0}}}
-        ])));
-        assert!(text.contains("\"arn:aws:s3:::a\\u0026b\""), "{text}");
-        assert!(text.contains("\"s3:max-keys\": 10\n"), "{text}");
+        ]));
+        assert_contains(&text, "\"arn:aws:s3:::a\\u0026b\"");
+        assert_contains(&text, "\"s3:max-keys\": 10\n");
     }
 
     #[test]
     fn keys_match_fields_case_insensitively_and_the_last_wins() {
-        let text = render(&statements(json!([
+        let text = rendered(json!([
             {"Effect": "Allow", "action": "a:First", "ACTION": "a:Second", "resource": "*"}
-        ])));
-        assert!(text.contains("\"Action\": \"a:Second\""), "{text}");
+        ]));
+        assert_contains(&text, "\"Action\": \"a:Second\"");
         assert!(
             !text.contains("a:First") && !text.contains("\"action\""),
             "{text}"
         );
-        assert!(text.contains("\"Resource\": \"*\""), "{text}");
+        assert_contains(&text, "\"Resource\": \"*\"");
         assert_eq!(known_field("Re\u{17f}ource"), Some("Resource"));
         assert_eq!(known_field("Sid"), None);
     }

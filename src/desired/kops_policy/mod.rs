@@ -77,6 +77,11 @@ mod tests {
     use crate::policy::compact_len;
     use crate::test_spec::cluster;
 
+    /// The masters' policy of the cluster `name` with these spec lines.
+    fn masters_policy(name: &str, spec_body: &str) -> Result<String, BuildError> {
+        role_policy(&cluster(name, spec_body), InstanceRole::Master)
+    }
+
     #[test]
     fn partitions_follow_kops_region_list() {
         let aws = partition_for_region(None);
@@ -103,11 +108,11 @@ mod tests {
 
     #[test]
     fn compact_len_of_a_kops_policy_matches_its_compact_json() {
-        let spec = cluster(
+        let doc = masters_policy(
             "example.k8s.local",
             "  configBase: s3://state/example.k8s.local\n",
-        );
-        let doc = role_policy(&spec, InstanceRole::Master).unwrap();
+        )
+        .unwrap();
         let value: serde_json::Value = serde_json::from_str(&doc).unwrap();
         assert_eq!(
             compact_len(&doc),
@@ -128,11 +133,8 @@ mod tests {
 
     #[test]
     fn role_policy_errors_carry_the_field() {
-        let spec = cluster(
-            "example.com",
-            "  configBase: s3://state/c\n  dnsZone: /hostedzone/\n",
-        );
-        let err = role_policy(&spec, InstanceRole::Master).unwrap_err();
+        let body = "  configBase: s3://state/c\n  dnsZone: /hostedzone/\n";
+        let err = masters_policy("example.com", body).unwrap_err();
         assert_eq!(err.field, "spec.dnsZone");
         assert!(err.to_string().starts_with("spec.dnsZone: "), "{err}");
     }

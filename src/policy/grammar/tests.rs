@@ -43,6 +43,11 @@ fn one(statement_errors: Vec<String>) -> String {
     statement_errors.into_iter().next().unwrap()
 }
 
+/// The one error of an identity policy whose only statement is `statement(extra)`.
+fn statement_error(extra: Value) -> String {
+    one(identity(json!([statement(extra)])))
+}
+
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 #[test]
@@ -65,27 +70,23 @@ fn a_valid_identity_policy_and_a_valid_trust_policy_pass() {
 #[test]
 fn a_statement_needs_exactly_one_of_action_and_not_action() {
     assert_eq!(
-        one(identity(json!([statement(json!({"Action": null}))]))),
+        statement_error(json!({"Action": null})),
         "Statement[0]: has no Action or NotAction; IAM needs exactly one of them"
     );
     assert_eq!(
-        one(identity(json!([statement(json!({"NotAction": "iam:*"}))]))),
+        statement_error(json!({"NotAction": "iam:*"})),
         "Statement[0]: has both Action and NotAction; IAM takes exactly one of them"
     );
     assert_eq!(
-        one(identity(json!([statement(json!({"Action": []}))]))),
+        statement_error(json!({"Action": []})),
         "Statement[0].Action: is an empty list; IAM needs at least one action"
     );
     assert_eq!(
-        one(identity(json!([statement(
-            json!({"Action": ["s3:GetObject", 3]})
-        )]))),
+        statement_error(json!({"Action": ["s3:GetObject", 3]})),
         "Statement[0].Action[1]: is a number; each action must be a string"
     );
     assert_eq!(
-        one(identity(json!([statement(
-            json!({"Action": {"s3": "GetObject"}})
-        )]))),
+        statement_error(json!({"Action": {"s3": "GetObject"}})),
         "Statement[0].Action: is an object; it must be a string or a list of strings"
     );
 }
@@ -93,11 +94,11 @@ fn a_statement_needs_exactly_one_of_action_and_not_action() {
 #[test]
 fn actions_need_a_service_prefix() {
     assert_eq!(
-            one(identity(json!([statement(json!({"Action": "s3GetObject"}))]))),
+            statement_error(json!({"Action": "s3GetObject"})),
             "Statement[0].Action: \"s3GetObject\" has no service prefix; write service:action, such as s3:GetObject, or *"
         );
     assert_eq!(
-            one(identity(json!([statement(json!({"Action": ["s3:GetObject", ":GetObject"]}))]))),
+            statement_error(json!({"Action": ["s3:GetObject", ":GetObject"]})),
             "Statement[0].Action[1]: \":GetObject\" has no valid service prefix before the colon; write service:action, such as s3:GetObject"
         );
     for bad in ["s3:", "s3:Get:Object", "s3:Get Object", "s 3:GetObject", ""] {
@@ -122,15 +123,15 @@ fn actions_need_a_service_prefix() {
 #[test]
 fn resources_are_star_or_arns_and_identity_policies_need_one() {
     assert_eq!(
-            one(identity(json!([statement(json!({"Resource": ["key-id-1"]}))]))),
+            statement_error(json!({"Resource": ["key-id-1"]})),
             "Statement[0].Resource[0]: \"key-id-1\" is neither * nor an ARN (arn:partition:service:region:account:resource); IAM refuses it"
         );
     assert_eq!(
-        one(identity(json!([statement(json!({"Resource": null}))]))),
+        statement_error(json!({"Resource": null})),
         "Statement[0]: has no Resource or NotResource; IAM needs exactly one of them"
     );
     assert_eq!(
-        one(identity(json!([statement(json!({"NotResource": "*"}))]))),
+        statement_error(json!({"NotResource": "*"})),
         "Statement[0]: has both Resource and NotResource; IAM takes exactly one of them"
     );
     for bad in [
@@ -157,13 +158,11 @@ fn resources_are_star_or_arns_and_identity_policies_need_one() {
 #[test]
 fn principals_belong_to_trust_policies_only() {
     assert_eq!(
-            one(identity(json!([statement(json!({"Principal": {"AWS": "*"}}))]))),
+            statement_error(json!({"Principal": {"AWS": "*"}})),
             "Statement[0].Principal: an identity policy takes no Principal; IAM refuses it (\"Policy document should not specify a principal\"). Whom a role trusts belongs in its trust policy"
         );
-    assert!(one(identity(json!([statement(
-        json!({"NotPrincipal": {"AWS": "*"}})
-    )])))
-    .starts_with("Statement[0].NotPrincipal: an identity policy takes no NotPrincipal"));
+    assert!(statement_error(json!({"NotPrincipal": {"AWS": "*"}}))
+        .starts_with("Statement[0].NotPrincipal: an identity policy takes no NotPrincipal"));
     let assume = json!({"Effect": "Allow", "Action": "sts:AssumeRole"});
     assert_eq!(
         one(trust(json!([assume.clone()]))),
@@ -230,15 +229,15 @@ fn principal_shapes_are_checked() {
 #[test]
 fn effect_version_sid_and_the_top_level_are_checked() {
     assert_eq!(
-        one(identity(json!([statement(json!({"Effect": "Permit"}))]))),
+        statement_error(json!({"Effect": "Permit"})),
         "Statement[0].Effect: \"Permit\" is not an effect; it must be \"Allow\" or \"Deny\""
     );
     assert_eq!(
-        one(identity(json!([statement(json!({"Effect": null}))]))),
+        statement_error(json!({"Effect": null})),
         "Statement[0]: has no Effect; it must be \"Allow\" or \"Deny\""
     );
     assert_eq!(
-            one(identity(json!([statement(json!({"Sid": "read the bucket"}))]))),
+            statement_error(json!({"Sid": "read the bucket"})),
             "Statement[0].Sid: \"read the bucket\" is not a valid Sid; IAM takes only ASCII letters and digits"
         );
     assert_eq!(
@@ -320,7 +319,7 @@ fn element_names_are_case_sensitive_and_unknown_ones_refused() {
             "Statement[0].principal: is not a statement element; element names are case-sensitive: write \"Principal\""
         );
     assert_eq!(
-            one(identity(json!([statement(json!({"Comment": "why"}))]))),
+            statement_error(json!({"Comment": "why"})),
             "Statement[0].Comment: is not a statement element; IAM knows Sid, Effect, Action, NotAction, Resource, NotResource and Condition"
         );
     assert!(one(trust(
@@ -409,12 +408,12 @@ fn condition_keys_need_a_prefix_and_values_are_scalars() {
 #[test]
 fn characters_outside_what_iam_takes_are_refused() {
     assert_eq!(
-            one(identity(json!([statement(json!({"Resource": "arn:aws:s3:::caf\u{e9}/\u{2603}"}))]))),
+            statement_error(json!({"Resource": "arn:aws:s3:::caf\u{e9}/\u{2603}"})),
             "Statement[0].Resource: contains the character U+2603; IAM takes only tab, line feed, carriage return and U+0020 to U+00FF in a policy"
         );
-    assert!(one(identity(json!([statement(
+    assert!(statement_error(
         json!({"Sid": "A", "Condition": {"StringEquals": {"aws:x": "a\u{1}"}}})
-    )])))
+    )
     .starts_with("Statement[0].Condition.StringEquals.aws:x: contains the character U+0001"));
 }
 

@@ -27,17 +27,7 @@ fn a_cluster_and_its_groups_parse_from_one_multi_document_file() {
 
 #[test]
 fn documents_may_be_spread_over_several_files() {
-    let spec = parse_documents(&[
-        SourceFile {
-            path: "cluster.yaml".into(),
-            text: CLUSTER.into(),
-        },
-        SourceFile {
-            path: "nodes.yaml".into(),
-            text: NODES.into(),
-        },
-    ])
-    .unwrap();
+    let spec = parse_files(&[("cluster.yaml", CLUSTER), ("nodes.yaml", NODES)]).unwrap();
     assert_eq!(
         spec.instance_groups[0].location.file,
         PathBuf::from("nodes.yaml")

@@ -75,10 +75,7 @@ spec:
 ";
 
 fn parse_as(path: &str, text: &str) -> Result<ClusterSpec, InputErrors> {
-    parse_documents(&[SourceFile {
-        path: path.into(),
-        text: text.to_string(),
-    }])
+    parse_files(&[(path, text)])
 }
 
 fn skipped(kind: &str, name: Option<&str>, place: (&str, u64, u64)) -> SkippedDocument {
@@ -172,15 +169,9 @@ const NODES_JSON: &str = r#"{"kind":"InstanceGroup","apiVersion":"kops/v1alpha2"
 
 #[test]
 fn a_json_object_per_file_parses_like_yaml() {
-    let spec = parse_documents(&[
-        SourceFile {
-            path: "cluster.json".into(),
-            text: format!("{CLUSTER_JSON}\n"),
-        },
-        SourceFile {
-            path: "nodes.json".into(),
-            text: format!("{NODES_JSON}\n"),
-        },
+    let spec = parse_files(&[
+        ("cluster.json", &format!("{CLUSTER_JSON}\n")),
+        ("nodes.json", &format!("{NODES_JSON}\n")),
     ])
     .unwrap();
     assert_eq!(spec.name, "example.k8s.local");

@@ -132,15 +132,9 @@ fn all_later_fields_are_reported_in_document_order() {
 fn a_later_field_in_json_is_placed_on_its_line_and_column() {
     let json = r#"{"apiVersion":"kops/v1alpha2","kind":"Cluster","metadata":{"name":"example.k8s.local"},"spec":{"cloudProvider":"aws","configBase":"s3://state/x","karpenter":{"enabled":true}}}"#;
     let column = json.find(r#""karpenter""#).unwrap() + 1;
-    let errors = parse_documents(&[
-        SourceFile {
-            path: "cluster.json".into(),
-            text: format!("{json}\n"),
-        },
-        SourceFile {
-            path: "nodes.yaml".into(),
-            text: NODES.into(),
-        },
+    let errors = parse_files(&[
+        ("cluster.json", &format!("{json}\n")),
+        ("nodes.yaml", NODES),
     ])
     .unwrap_err();
     assert_eq!(

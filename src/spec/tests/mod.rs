@@ -38,10 +38,19 @@ spec:
 ";
 
 fn parse(text: &str) -> Result<ClusterSpec, InputErrors> {
-    parse_documents(&[SourceFile {
-        path: "cluster.yaml".into(),
-        text: text.to_string(),
-    }])
+    parse_files(&[("cluster.yaml", text)])
+}
+
+/// Parses the files given as (path, text), in this order.
+fn parse_files(files: &[(&str, &str)]) -> Result<ClusterSpec, InputErrors> {
+    let files: Vec<SourceFile> = files
+        .iter()
+        .map(|&(path, text)| SourceFile {
+            path: path.into(),
+            text: text.to_string(),
+        })
+        .collect();
+    parse_documents(&files)
 }
 
 /// The one error the input has, as the user sees it.

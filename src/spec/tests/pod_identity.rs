@@ -212,11 +212,8 @@ fn the_pod_role_examples_parse() {
         ),
     ];
     for (name, text) in examples {
-        let spec = parse_documents(&[SourceFile {
-            path: name.into(),
-            text: text.to_string(),
-        }])
-        .unwrap_or_else(|e| panic!("{name} does not parse:\n{e}"));
+        let spec =
+            parse_files(&[(name, text)]).unwrap_or_else(|e| panic!("{name} does not parse:\n{e}"));
         assert_eq!(spec.instance_groups.len(), 2, "{name}");
         assert!(spec.dns_zone.is_none(), "{name}");
         assert!(spec.name.ends_with(".k8s.local"), "{name}");

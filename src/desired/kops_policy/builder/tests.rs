@@ -36,6 +36,16 @@ fn resources(st: &Value) -> Vec<String> {
 }
 
 /// The statements whose actions include `action`.
+/// The statements of `role` in the gossip cluster `GOSSIP` with these spec lines.
+fn gossip(body: &str, role: InstanceRole) -> Vec<Value> {
+    build(GOSSIP, body, role)
+}
+
+/// The statements of `role` in the cluster `DNS`, which has a hosted zone.
+fn with_zone(body: &str, role: InstanceRole) -> Vec<Value> {
+    build(DNS, body, role)
+}
+
 fn with_action<'a>(sts: &'a [Value], action: &str) -> Vec<&'a Value> {
     sts.iter()
         .filter(|s| actions(s).iter().any(|a| a == action))
@@ -57,7 +67,7 @@ fn all_resources(sts: &[Value]) -> Vec<String> {
 #[test]
 fn node_state_paths_use_the_node_authorizer_with_bootstrap_tokens() {
     let body = format!("{BASE}{STRICT}  kubeAPIServer: {{enableBootstrapAuthToken: true}}\n");
-    let sts = build(GOSSIP, &body, InstanceRole::Node);
+    let sts = gossip(&body, InstanceRole::Node);
     let reads = resources(with_action(&sts, "s3:Get*")[0]);
     assert!(reads
         .contains(&"arn:aws:s3:::state/example/pki/private/node-authorizer-client/*".to_string()));
@@ -70,7 +80,7 @@ fn node_state_paths_use_the_node_authorizer_with_bootstrap_tokens() {
 
 #[test]
 fn node_state_paths_use_the_kubelet_key_without_bootstrap_tokens() {
-    let sts = build(GOSSIP, &format!("{BASE}{STRICT}"), InstanceRole::Node);
+    let sts = gossip(&format!("{BASE}{STRICT}"), InstanceRole::Node);
     let reads = resources(with_action(&sts, "s3:Get*")[0]);
     assert!(reads.contains(&"arn:aws:s3:::state/example/pki/private/kubelet/*".to_string()));
     assert!(!reads.iter().any(|r| r.contains("node-authorizer")));
@@ -79,7 +89,7 @@ fn node_state_paths_use_the_kubelet_key_without_bootstrap_tokens() {
 #[test]
 fn each_root_gets_a_bucket_statement_then_the_role_object_statement() {
     let body = format!("{BASE}{STRICT}  keyStore: s3://keys/example/pki\n");
-    let master = build(GOSSIP, &body, InstanceRole::Master);
+    let master = gossip(&body, InstanceRole::Master);
     let start = position(&master, "s3:GetBucketLocation");
     let s3: Vec<(Vec<String>, Value)> = master[start..start + 4]
         .iter()
@@ -112,7 +122,7 @@ fn each_root_gets_a_bucket_statement_then_the_role_object_statement() {
 #[test]
 fn legacy_roles_get_everything_under_each_root() {
     for role in [InstanceRole::Master, InstanceRole::Node] {
-        let sts = build(GOSSIP, &format!("{BASE}{LEGACY}"), role);
+        let sts = gossip(&format!("{BASE}{LEGACY}"), role);
         let all = with_action(&sts, "s3:*");
         assert_eq!(all.len(), 1);
         assert_eq!(
@@ -125,8 +135,7 @@ fn legacy_roles_get_everything_under_each_root() {
 
 #[test]
 fn memfs_state_gives_no_s3_statements() {
-    let sts = build(
-        GOSSIP,
+    let sts = gossip(
         &format!("  configBase: memfs://tests/example\n{STRICT}"),
         InstanceRole::Node,
     );
@@ -150,11 +159,7 @@ const BACKUPS: &str = "  etcdClusters:
 #[test]
 fn master_writes_each_backup_store_once_in_both_modes() {
     for mode in [STRICT, LEGACY] {
-        let sts = build(
-            GOSSIP,
-            &format!("{BASE}{mode}{BACKUPS}"),
-            InstanceRole::Master,
-        );
+        let sts = gossip(&format!("{BASE}{mode}{BACKUPS}"), InstanceRole::Master);
         let writes = with_action(&sts, "s3:PutObject");
         assert_eq!(writes.len(), 2, "{mode}");
         assert_eq!(
@@ -179,11 +184,7 @@ fn backup_writes_follow_the_state_statements_and_precede_kms() {
     etcdMembers: [{name: a, kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k1'}]
     backups: {backupStore: s3://backups/example/main}
 ";
-    let sts = build(
-        GOSSIP,
-        &format!("{BASE}{STRICT}{etcd}"),
-        InstanceRole::Master,
-    );
+    let sts = gossip(&format!("{BASE}{STRICT}{etcd}"), InstanceRole::Master);
     let state = position(&sts, "s3:GetBucketLocation");
     let write = position(&sts, "s3:PutObject");
     let kms = position(&sts, "kms:Decrypt");
@@ -194,7 +195,7 @@ fn backup_writes_follow_the_state_statements_and_precede_kms() {
 #[test]
 fn nodes_and_bastions_do_not_write_backups() {
     for role in [InstanceRole::Node, InstanceRole::Bastion] {
-        let sts = build(GOSSIP, &format!("{BASE}{STRICT}{BACKUPS}"), role);
+        let sts = gossip(&format!("{BASE}{STRICT}{BACKUPS}"), role);
         assert!(with_action(&sts, "s3:PutObject").is_empty());
     }
 }
@@ -210,11 +211,7 @@ const KEYS: &str = "  etcdClusters:
 
 #[test]
 fn kms_lists_member_keys_in_spec_order_without_dedup() {
-    let sts = build(
-        GOSSIP,
-        &format!("{BASE}{STRICT}{KEYS}"),
-        InstanceRole::Master,
-    );
+    let sts = gossip(&format!("{BASE}{STRICT}{KEYS}"), InstanceRole::Master);
     let kms = with_action(&sts, "kms:Decrypt");
     assert_eq!(kms.len(), 1);
     assert_eq!(
@@ -230,11 +227,7 @@ fn kms_lists_member_keys_in_spec_order_without_dedup() {
 
 #[test]
 fn legacy_kms_adds_grant_listing_and_revocation_first() {
-    let sts = build(
-        GOSSIP,
-        &format!("{BASE}{LEGACY}{KEYS}"),
-        InstanceRole::Master,
-    );
+    let sts = gossip(&format!("{BASE}{LEGACY}{KEYS}"), InstanceRole::Master);
     let grants = position(&sts, "kms:ListGrants");
     assert_eq!(actions(&sts[grants]), ["kms:ListGrants", "kms:RevokeGrant"]);
     assert_eq!(
@@ -250,9 +243,9 @@ fn legacy_kms_adds_grant_listing_and_revocation_first() {
 
 #[test]
 fn kms_needs_keys_and_a_master() {
-    let sts = build(GOSSIP, &format!("{BASE}{LEGACY}"), InstanceRole::Master);
+    let sts = gossip(&format!("{BASE}{LEGACY}"), InstanceRole::Master);
     assert!(with_action(&sts, "kms:Decrypt").is_empty());
-    let sts = build(GOSSIP, &format!("{BASE}{LEGACY}{KEYS}"), InstanceRole::Node);
+    let sts = gossip(&format!("{BASE}{LEGACY}{KEYS}"), InstanceRole::Node);
     assert!(with_action(&sts, "kms:Decrypt").is_empty());
 }
 
@@ -267,7 +260,7 @@ fn zone(id: &str) -> String {
 #[test]
 fn master_gets_the_hosted_zone_after_kms() {
     let body = format!("{}{STRICT}{KEYS}", zone("Z1ABC"));
-    let sts = build(DNS, &body, InstanceRole::Master);
+    let sts = with_zone(&body, InstanceRole::Master);
     let change = position(&sts, "route53:ChangeResourceRecordSets");
     assert_eq!(change, position(&sts, "kms:Decrypt") + 1);
     assert_eq!(
@@ -295,11 +288,7 @@ fn master_gets_the_hosted_zone_after_kms() {
 #[test]
 fn hosted_zone_prefixes_are_trimmed() {
     for given in ["/hostedzone/Z1ABC", "hostedzone/Z1ABC", "/Z1ABC", "Z1ABC"] {
-        let sts = build(
-            DNS,
-            &format!("{}{STRICT}", zone(given)),
-            InstanceRole::Master,
-        );
+        let sts = with_zone(&format!("{}{STRICT}", zone(given)), InstanceRole::Master);
         let zone_st = with_action(&sts, "route53:GetHostedZone");
         assert_eq!(
             resources(zone_st[0]),
@@ -311,36 +300,20 @@ fn hosted_zone_prefixes_are_trimmed() {
 
 #[test]
 fn legacy_master_lists_hosted_zones_twice_with_a_zone() {
-    let sts = build(
-        DNS,
-        &format!("{}{LEGACY}", zone("Z1ABC")),
-        InstanceRole::Master,
-    );
+    let sts = with_zone(&format!("{}{LEGACY}", zone("Z1ABC")), InstanceRole::Master);
     assert_eq!(with_action(&sts, "route53:ListHostedZones").len(), 2);
 }
 
 #[test]
 fn nodes_get_the_zone_only_in_legacy_mode() {
-    let legacy = build(
-        DNS,
-        &format!("{}{LEGACY}", zone("Z1ABC")),
-        InstanceRole::Node,
-    );
+    let legacy = with_zone(&format!("{}{LEGACY}", zone("Z1ABC")), InstanceRole::Node);
     assert_eq!(with_action(&legacy, "route53:GetHostedZone").len(), 1);
     assert_eq!(with_action(&legacy, "route53:ListHostedZones").len(), 2);
-    let strict = build(
-        DNS,
-        &format!("{}{STRICT}", zone("Z1ABC")),
-        InstanceRole::Node,
-    );
+    let strict = with_zone(&format!("{}{STRICT}", zone("Z1ABC")), InstanceRole::Node);
     assert!(strict
         .iter()
         .all(|s| !actions(s)[0].starts_with("route53:")));
-    let bastion = build(
-        DNS,
-        &format!("{}{LEGACY}", zone("Z1ABC")),
-        InstanceRole::Bastion,
-    );
+    let bastion = with_zone(&format!("{}{LEGACY}", zone("Z1ABC")), InstanceRole::Bastion);
     assert_eq!(bastion.len(), 1);
 }
 
@@ -383,7 +356,7 @@ fn gossip_clusters_get_no_route53_and_ignore_dns_zone() {
     for dns_zone in ["Z1ABC", "example.com"] {
         let body = format!("{}{LEGACY}", zone(dns_zone));
         for role in [InstanceRole::Master, InstanceRole::Node] {
-            let sts = build(GOSSIP, &body, role);
+            let sts = gossip(&body, role);
             assert!(with_action(&sts, "route53:GetHostedZone").is_empty());
             // Only legacy mode's unconditional listing remains.
             assert_eq!(with_action(&sts, "route53:ListHostedZones").len(), 1);
@@ -399,8 +372,7 @@ fn networking(provider: &str) -> String {
 
 #[test]
 fn romana_adds_route_statements_to_strict_masters() {
-    let sts = build(
-        GOSSIP,
+    let sts = gossip(
         &format!("{BASE}{STRICT}{}", networking("romana")),
         InstanceRole::Master,
     );
@@ -417,14 +389,12 @@ fn romana_adds_route_statements_to_strict_masters() {
         sts[n - 1]["Condition"],
         serde_json::json!({"StringEquals": {"ec2:ResourceTag/KubernetesCluster": GOSSIP}})
     );
-    let legacy = build(
-        GOSSIP,
+    let legacy = gossip(
         &format!("{BASE}{LEGACY}{}", networking("romana")),
         InstanceRole::Master,
     );
     assert!(with_action(&legacy, "ec2:ReplaceRoute").is_empty());
-    let node = build(
-        GOSSIP,
+    let node = gossip(
         &format!("{BASE}{STRICT}{}", networking("romana")),
         InstanceRole::Node,
     );
@@ -438,7 +408,7 @@ fn amazon_vpc_adds_interface_statements_last_in_strict_mode() {
             "{BASE}  iam: {{allowContainerRegistry: true}}\n{}",
             networking("amazonvpc")
         );
-        let sts = build(GOSSIP, &body, role);
+        let sts = gossip(&body, role);
         let last = sts.last().unwrap();
         assert_eq!(actions(last).len(), 9);
         assert_eq!(actions(last)[0], "ec2:CreateNetworkInterface");
@@ -446,19 +416,14 @@ fn amazon_vpc_adds_interface_statements_last_in_strict_mode() {
         assert_eq!(last["Resource"], serde_json::json!(["*"]));
         // ECR comes before it.
         assert_eq!(actions(&sts[sts.len() - 2])[0], "ecr:GetAuthorizationToken");
-        let legacy = build(
-            GOSSIP,
-            &format!("{BASE}{LEGACY}{}", networking("amazonvpc")),
-            role,
-        );
+        let legacy = gossip(&format!("{BASE}{LEGACY}{}", networking("amazonvpc")), role);
         assert!(with_action(&legacy, "tag:TagResources").is_empty());
     }
 }
 
 #[test]
 fn kuberouter_nodes_read_the_router_key_after_their_state_paths() {
-    let sts = build(
-        GOSSIP,
+    let sts = gossip(
         &format!("{BASE}{STRICT}{}", networking("kuberouter")),
         InstanceRole::Node,
     );
@@ -474,8 +439,7 @@ fn kuberouter_nodes_read_the_router_key_after_their_state_paths() {
 #[test]
 fn calico_and_cilium_nodes_read_the_calico_client_key() {
     for provider in ["calico", "cilium", "Calico"] {
-        let sts = build(
-            GOSSIP,
+        let sts = gossip(
             &format!("{BASE}{STRICT}{}", networking(provider)),
             InstanceRole::Node,
         );
@@ -494,7 +458,7 @@ fn networking_keys_are_per_root_strict_nodes_only() {
         "{BASE}{STRICT}  keyStore: s3://keys/pki\n{}",
         networking("calico")
     );
-    let sts = build(GOSSIP, &body, InstanceRole::Node);
+    let sts = gossip(&body, InstanceRole::Node);
     let order: Vec<String> = sts
         .iter()
         .map(|s| all_resources(std::slice::from_ref(s))[0].clone())
@@ -512,11 +476,7 @@ fn networking_keys_are_per_root_strict_nodes_only() {
         ]
     );
     for (role, mode) in [(InstanceRole::Master, STRICT), (InstanceRole::Node, LEGACY)] {
-        let sts = build(
-            GOSSIP,
-            &format!("{BASE}{mode}{}", networking("calico")),
-            role,
-        );
+        let sts = gossip(&format!("{BASE}{mode}{}", networking("calico")), role);
         assert!(!all_resources(&sts)
             .iter()
             .any(|r| r.contains("calico-client")));
@@ -525,14 +485,10 @@ fn networking_keys_are_per_root_strict_nodes_only() {
 
 #[test]
 fn other_networking_adds_nothing() {
-    let plain = build(GOSSIP, &format!("{BASE}{STRICT}"), InstanceRole::Master);
+    let plain = gossip(&format!("{BASE}{STRICT}"), InstanceRole::Master);
     for provider in ["kubenet", "weave", "flannel", "canal"] {
         let body = format!("{BASE}{STRICT}{}", networking(provider));
-        assert_eq!(
-            build(GOSSIP, &body, InstanceRole::Master),
-            plain,
-            "{provider}"
-        );
+        assert_eq!(gossip(&body, InstanceRole::Master), plain, "{provider}");
     }
 }
 
@@ -551,7 +507,7 @@ fn china_and_govcloud_use_their_s3_partition_but_route53_stays_aws() {
         ("eu-west-1a", "arn:aws"),
     ] {
         let body = format!("{}{LEGACY}  dnsZone: Z1\n{BACKUPS}", in_region(zone_name));
-        let sts = build(DNS, &body, InstanceRole::Master);
+        let sts = with_zone(&body, InstanceRole::Master);
         let arns: Vec<String> = all_resources(&sts)
             .into_iter()
             .filter(|r| r.starts_with("arn:"))
@@ -582,7 +538,7 @@ fn ecr_follows_legacy_or_allow_container_registry() {
     ];
     for (iam, expected) in cases {
         for role in [InstanceRole::Master, InstanceRole::Node] {
-            let sts = build(GOSSIP, &format!("{BASE}{iam}"), role);
+            let sts = gossip(&format!("{BASE}{iam}"), role);
             assert_eq!(
                 !with_action(&sts, "ecr:BatchGetImage").is_empty(),
                 expected,
@@ -594,8 +550,8 @@ fn ecr_follows_legacy_or_allow_container_registry() {
 
 #[test]
 fn no_iam_section_means_legacy() {
-    let none = build(GOSSIP, BASE, InstanceRole::Master);
-    let legacy = build(GOSSIP, &format!("{BASE}{LEGACY}"), InstanceRole::Master);
+    let none = gossip(BASE, InstanceRole::Master);
+    let legacy = gossip(&format!("{BASE}{LEGACY}"), InstanceRole::Master);
     assert_eq!(none, legacy);
     assert_eq!(actions(&none[0]), ["ec2:*"]);
 }
@@ -625,7 +581,7 @@ fn bastions_get_one_describe_regions_statement_whatever_the_spec() {
         format!("{BASE}  iam: {{allowContainerRegistry: true}}\n"),
     ];
     for body in bodies {
-        let sts = build(DNS, &body, InstanceRole::Bastion);
+        let sts = with_zone(&body, InstanceRole::Bastion);
         assert_eq!(
             sts,
             [

@@ -136,6 +136,12 @@ pub struct DesiredRole {
     pub external: bool,
 }
 
+impl DesiredRole {
+    pub fn id(&self) -> ResourceId {
+        ResourceId::new(ResourceType::IamRole, &self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredRolePolicy {
     pub role: String,
@@ -145,6 +151,12 @@ pub struct DesiredRolePolicy {
     pub lifecycle: Lifecycle,
     /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
     pub external: bool,
+}
+
+impl DesiredRolePolicy {
+    pub fn id(&self) -> ResourceId {
+        ResourceId::new(ResourceType::IamRolePolicy, &self.name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +169,12 @@ pub struct DesiredInstanceProfile {
     pub external: bool,
 }
 
+impl DesiredInstanceProfile {
+    pub fn id(&self) -> ResourceId {
+        ResourceId::new(ResourceType::IamInstanceProfile, &self.name)
+    }
+}
+
 /// The link that puts a role into an instance profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredProfileRole {
@@ -165,24 +183,6 @@ pub struct DesiredProfileRole {
     pub lifecycle: Lifecycle,
     /// Owned by someone else (an instance profile the spec names): rolecall only checks it.
     pub external: bool,
-}
-
-impl DesiredRole {
-    pub fn id(&self) -> ResourceId {
-        ResourceId::new(ResourceType::IamRole, &self.name)
-    }
-}
-
-impl DesiredRolePolicy {
-    pub fn id(&self) -> ResourceId {
-        ResourceId::new(ResourceType::IamRolePolicy, &self.name)
-    }
-}
-
-impl DesiredInstanceProfile {
-    pub fn id(&self) -> ResourceId {
-        ResourceId::new(ResourceType::IamInstanceProfile, &self.name)
-    }
 }
 
 impl DesiredProfileRole {

@@ -304,14 +304,39 @@ impl DesiredState {
         }
     }
 
+    /// Searches only the objects of the id's kind, by name, without building ids: the plan
+    /// asks this for every need of every change.
     pub fn lifecycle_of(&self, id: &ResourceId) -> Option<Lifecycle> {
-        if id.kind == ResourceType::IamRolePolicyAttachment {
+        let name = id.name.as_str();
+        match id.kind {
+            ResourceType::IamRole => self
+                .roles
+                .iter()
+                .find(|o| o.name == name)
+                .map(|o| o.lifecycle),
+            ResourceType::IamRolePolicy => {
+                let mut policies = self.role_policies.iter();
+                policies.find(|o| o.name == name).map(|o| o.lifecycle)
+            }
+            ResourceType::IamInstanceProfile => {
+                let mut profiles = self.instance_profiles.iter();
+                profiles.find(|o| o.name == name).map(|o| o.lifecycle)
+            }
+            // kops names the link after the profile.
+            ResourceType::IamInstanceProfileRole => {
+                let mut links = self.profile_roles.iter();
+                links.find(|o| o.profile == name).map(|o| o.lifecycle)
+            }
+            ResourceType::IamOidcProvider => {
+                let mut providers = self.oidc_providers.iter();
+                providers.find(|o| o.id() == *id).map(|o| o.lifecycle)
+            }
             // An attachment follows its role.
-            let (role, _) = id.name.split_once('/')?;
-            return self.lifecycle_of(&ResourceId::new(ResourceType::IamRole, role));
+            ResourceType::IamRolePolicyAttachment => {
+                let (role, _) = name.split_once('/')?;
+                self.lifecycle_of(&ResourceId::new(ResourceType::IamRole, role))
+            }
         }
-        self.lifecycles()
-            .find_map(|(object, lifecycle)| (object == *id).then_some(lifecycle))
     }
 
     /// Adds the objects of an external profile once it has been read: the profile, and, when

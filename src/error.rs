@@ -2,7 +2,6 @@
 //! or choosing an exit code, and the CLI alone turns it into what the user reads and the
 //! exit code (`cli::fail`).
 
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::cloud::{CloudError, ConnectError};
@@ -35,8 +34,9 @@ pub enum Error {
     /// A variant of its own because it has always been shown as one message.
     #[error("{0}")]
     PodRoles(InputErrors),
-    /// Documents rolecall would write that IAM would refuse, found before any write.
-    #[error("{}", Documents(.0))]
+    /// Documents rolecall would write that IAM would refuse, found before any write. The CLI
+    /// prints each on a line of its own (`cli::error_text`).
+    #[error("{} document(s) IAM would refuse", .0.len())]
     Documents(Vec<(ResourceId, GrammarError)>),
     /// An apply that stopped on AWS errors; each was printed as it happened.
     #[error("stopped after {failed} failed change(s): {applied} applied, {not_started} not attempted. Fix the cause and run again; the next run finishes the rest.")]
@@ -51,19 +51,4 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// The refused documents, one `Type/name: problem` a line.
-struct Documents<'a>(&'a [(ResourceId, GrammarError)]);
-
-impl fmt::Display for Documents<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (id, e)) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{id}: {e}")?;
-        }
-        Ok(())
-    }
 }

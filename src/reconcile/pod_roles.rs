@@ -109,13 +109,8 @@ async fn roles_of(
     }
     let in_spec = cluster.instance_groups.iter().any(|ig| ig.role == role);
     if roles.is_empty() && needed && !in_spec {
-        let kind = if role == InstanceRole::Master {
-            "master"
-        } else {
-            "node"
-        };
         let found = cloud
-            .roles_of_running_instances(&cluster.name, kind)
+            .roles_of_running_instances(&cluster.name, role.policy_key())
             .await?;
         roles.extend(found.into_iter().map(|r| (r, false)));
     }

@@ -141,6 +141,11 @@ impl fmt::Display for SkippedDocument {
 
 /// The one line that names the skipped documents, or nothing when there are none.
 pub fn skipped_note(skipped: &[SkippedDocument]) -> Option<String> {
+    skipped_summary(skipped).map(|summary| format!("note: {summary}"))
+}
+
+/// `skipped 2 documents rolecall does not use: Keyset/ca (...), ...`, or nothing.
+pub fn skipped_summary(skipped: &[SkippedDocument]) -> Option<String> {
     let (first, rest) = skipped.split_first()?;
     let documents = if rest.is_empty() {
         "1 document".to_string()
@@ -152,7 +157,7 @@ pub fn skipped_note(skipped: &[SkippedDocument]) -> Option<String> {
         .map(ToString::to_string)
         .collect();
     Some(format!(
-        "note: skipped {documents} rolecall does not use: {}",
+        "skipped {documents} rolecall does not use: {}",
         names.join(", ")
     ))
 }

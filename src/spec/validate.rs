@@ -13,7 +13,7 @@ use super::instance_group::instance_group_from;
 use super::later_releases::{self, Tree};
 use super::raw::{At, RawDocument, RawSpec};
 use super::{
-    skipped_note, ClusterSpec, InputError, InputErrors, InstanceGroup, ParsedDocument,
+    skipped_summary, ClusterSpec, InputError, InputErrors, InstanceGroup, ParsedDocument,
     SkippedDocument, SourceLocation,
 };
 
@@ -214,8 +214,8 @@ fn the_one_cluster(
         }
         0 => {
             // A misspelt kind is skipped like any other: say so, where it matters.
-            let skipped = match skipped_note(skipped) {
-                Some(note) => format!(" ({})", note.trim_start_matches("note: ")),
+            let skipped = match skipped_summary(skipped) {
+                Some(summary) => format!(" ({summary})"),
                 None => String::new(),
             };
             errors.push(general_error(format!(
@@ -236,12 +236,7 @@ fn the_one_cluster(
 
 /// A problem with the documents as a whole, in no one file.
 fn general_error(message: impl Into<String>) -> InputError {
-    InputError {
-        file: None,
-        location: None,
-        field: Some("kind".into()),
-        message: message.into(),
-    }
+    InputError::general("kind", message)
 }
 
 /// Checks one document with `check`, which is given the document's `metadata.name` (checked

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::wanted_roles;
+use super::{is_stray_pod_role, wanted_roles};
 use crate::cloud::read::{profile_from, tags_of};
 use crate::cloud::{Cloud, CloudError};
 use crate::model::{ActualRole, ActualState, DesiredState};
@@ -74,7 +74,7 @@ impl Cloud {
                                 .insert(name.to_string(), role_from_detail(detail, w.attachments));
                         }
                     }
-                    None if desired.pod_role_scope.contains(name) => {
+                    None if is_stray_pod_role(desired, name) => {
                         let mut role = role_from_detail(detail, true);
                         role.inline_policies = Some(
                             detail

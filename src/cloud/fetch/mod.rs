@@ -199,6 +199,12 @@ struct WantedRole {
     policies: Vec<String>,
 }
 
+/// A role of the account that is a pod role of this cluster's (by its name) the spec no
+/// longer has: both strategies report it so, whatever lifecycles say about reading it.
+fn is_stray_pod_role(desired: &DesiredState, name: &str) -> bool {
+    desired.pod_role_scope.contains(name) && !desired.roles.iter().any(|d| d.name == name)
+}
+
 fn wanted_roles(desired: &DesiredState) -> BTreeMap<String, WantedRole> {
     let mut wanted: BTreeMap<String, WantedRole> = BTreeMap::new();
     // An ignored role is still read when something on it may be written: its tags say

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::wanted_roles;
+use super::{is_stray_pod_role, wanted_roles};
 use crate::cloud::{Cloud, CloudError, Read};
 use crate::model::{ActualRole, ActualState, DesiredState, ResourceId, ResourceType};
 
@@ -109,10 +109,7 @@ impl Cloud {
                 page.roles()
                     .iter()
                     .map(|r| r.role_name())
-                    .filter(|n| {
-                        desired.pod_role_scope.contains(n)
-                            && !desired.roles.iter().any(|d| d.name == *n)
-                    })
+                    .filter(|n| is_stray_pod_role(desired, n))
                     .map(str::to_string),
             );
         }

@@ -130,9 +130,7 @@ fn render_drift_field(out: &mut String, field: &FieldChange, style: Style) {
             "expected",
             "actual",
         );
-        for line in diff.lines() {
-            let _ = writeln!(out, "  \t    {}", paint_diff_line(line, style));
-        }
+        write_diff(out, &diff, style);
     } else if let (Some(a), Some(e)) = (actual, expected) {
         let _ = writeln!(out, "  \t{:<20}\t expected {e} but found {a}", field.field);
     } else {
@@ -197,9 +195,7 @@ fn render_field(out: &mut String, kind: ChangeKind, field: &FieldChange, style: 
                     field.old.as_deref().unwrap_or(""),
                     field.new.as_deref().unwrap_or(""),
                 );
-                for line in diff.lines() {
-                    let _ = writeln!(out, "  \t    {}", paint_diff_line(line, style));
-                }
+                write_diff(out, &diff, style);
             }
         }
         return;
@@ -249,6 +245,13 @@ fn labelled_diff(from: &str, to: &str, from_label: &str, to_label: &str) -> Stri
         .context_radius(3)
         .header(from_label, to_label)
         .to_string()
+}
+
+/// A unified diff, each line indented under its field and painted.
+fn write_diff(out: &mut String, diff: &str, style: Style) {
+    for line in diff.lines() {
+        let _ = writeln!(out, "  \t    {}", paint_diff_line(line, style));
+    }
 }
 
 fn paint_diff_line(line: &str, style: Style) -> String {

@@ -131,9 +131,8 @@ impl Cloud {
             .iter()
             .filter(|p| p.lifecycle != Lifecycle::Ignore)
         {
-            let cloud = self.clone();
-            let arn = provider.arn.clone();
-            providers.spawn(async move { (arn.clone(), cloud.get_oidc_provider(&arn).await) });
+            let (cloud, id, arn) = (self.clone(), provider.id(), provider.arn.clone());
+            providers.spawn(async move { (id, arn.clone(), cloud.get_oidc_provider(&arn).await) });
         }
         let mut profiles = JoinSet::new();
         for ip in &desired.instance_profiles {
@@ -151,20 +150,14 @@ impl Cloud {
             profiles.spawn(async move { (name.clone(), cloud.get_instance_profile(&name).await) });
         }
         while let Some(joined) = providers.join_next().await {
-            let (arn, read) = joined.expect("fetch task panicked");
+            let (id, arn, read) = joined.expect("fetch task panicked");
             match read? {
                 Read::Found(p) => {
                     actual.oidc_providers.insert(arn, p);
                 }
                 Read::Absent => {}
                 Read::Denied(m) => {
-                    let url = arn
-                        .split_once(":oidc-provider/")
-                        .map(|(_, u)| u)
-                        .unwrap_or(&arn);
-                    actual
-                        .denied
-                        .insert(ResourceId::new(ResourceType::IamOidcProvider, url), m);
+                    actual.denied.insert(id, m);
                 }
             }
         }

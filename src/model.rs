@@ -282,7 +282,7 @@ impl DesiredState {
     }
 
     pub fn contains(&self, id: &ResourceId) -> bool {
-        self.ids().contains(id)
+        self.lifecycles().any(|(object, _)| object == *id)
     }
 
     /// Visits every object's lifecycle, with its id and whether it is external.

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// A JSON value whose object members keep the order they are to be written in.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Node {
+pub(crate) enum Node {
     Null,
     Bool(bool),
     Number(f64),
@@ -23,7 +23,7 @@ pub(super) enum Node {
 
 /// How to order the members of objects taken from a parsed [`Value`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum KeyOrder {
+pub(crate) enum KeyOrder {
     /// As Go writes a `map[string]interface{}`: sorted by key.
     Sorted,
     /// As the user wrote them.
@@ -31,15 +31,15 @@ pub(super) enum KeyOrder {
 }
 
 impl Node {
-    pub(super) fn str(s: impl Into<String>) -> Node {
+    pub(crate) fn str(s: impl Into<String>) -> Node {
         Node::Str(s.into())
     }
 
-    pub(super) fn strings<S: AsRef<str>>(items: &[S]) -> Node {
+    pub(crate) fn strings<S: AsRef<str>>(items: &[S]) -> Node {
         Node::Array(items.iter().map(|s| Node::str(s.as_ref())).collect())
     }
 
-    pub(super) fn from_value(v: &Value, order: KeyOrder) -> Node {
+    pub(crate) fn from_value(v: &Value, order: KeyOrder) -> Node {
         match v {
             Value::Null => Node::Null,
             Value::Bool(b) => Node::Bool(*b),
@@ -64,27 +64,41 @@ impl Node {
     }
 
     /// The text `json.MarshalIndent(v, "", "  ")` produces.
-    pub(super) fn to_indented_json(&self) -> String {
+    /// As Go 1.10 wrote it (kops 1.10).
+    pub(crate) fn to_indented_json(&self) -> String {
+        self.to_indented_json_as(GoRelease::Go1_10)
+    }
+
+    pub(crate) fn to_indented_json_as(&self, release: GoRelease) -> String {
         let mut out = String::new();
-        write_node(&mut out, self, 0);
+        write_node(&mut out, self, 0, release);
         out
     }
 }
 
-fn write_node(out: &mut String, node: &Node, depth: usize) {
+/// The Go release whose encoder wrote the text: they differ only in two escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GoRelease {
+    /// kops 1.10: `\u0008` and `\u000c`.
+    Go1_10,
+    /// Go 1.22 and later (kops 1.36): `\b` and `\f`.
+    Go1_22,
+}
+
+fn write_node(out: &mut String, node: &Node, depth: usize, release: GoRelease) {
     match node {
         Node::Null => out.push_str("null"),
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Node::Number(n) => out.push_str(&format_number(*n)),
-        Node::Str(s) => write_string(out, s),
+        Node::Str(s) => write_string(out, s, release),
         Node::Array(items) => write_container(out, ('[', ']'), items, depth, |out, item, d| {
-            write_node(out, item, d)
+            write_node(out, item, d, release)
         }),
         Node::Object(members) => {
             write_container(out, ('{', '}'), members, depth, |out, (key, value), d| {
-                write_string(out, key);
+                write_string(out, key, release);
                 out.push_str(": ");
-                write_node(out, value, d);
+                write_node(out, value, d, release);
             })
         }
     }
@@ -121,7 +135,7 @@ fn new_line(out: &mut String, depth: usize) {
     }
 }
 
-fn write_string(out: &mut String, s: &str) {
+fn write_string(out: &mut String, s: &str, release: GoRelease) {
     out.push('"');
     for ch in s.chars() {
         match ch {
@@ -130,6 +144,8 @@ fn write_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{8}' if release == GoRelease::Go1_22 => out.push_str("\\b"),
+            '\u{c}' if release == GoRelease::Go1_22 => out.push_str("\\f"),
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => push_unicode_escape(out, ch),
             c if (c as u32) < 0x20 => push_unicode_escape(out, c),
             c => out.push(c),

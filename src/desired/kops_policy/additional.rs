@@ -21,7 +21,7 @@
 use serde_json::{Map, Value};
 
 use super::document::policy_json;
-use super::gojson::{KeyOrder, Node};
+use crate::desired::gojson::{KeyOrder, Node};
 
 const KNOWN: [&str; 4] = ["Effect", "Action", "Resource", "Condition"];
 

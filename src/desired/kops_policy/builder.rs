@@ -54,6 +54,11 @@ pub(super) fn statements(
         InstanceRole::Master => master(&cx),
         InstanceRole::Node => node(&cx),
         InstanceRole::Bastion => Ok(vec![bastion()]),
+        // The spec layer refuses the role for kops 1.10, which has none such.
+        InstanceRole::ApiServer => Err(BuildError {
+            field: "spec.role".into(),
+            message: "kops 1.10 has no APIServer instance groups".into(),
+        }),
     }
 }
 
@@ -291,7 +296,7 @@ fn s3_objects(cx: &Context, root: &S3Location) -> Vec<Statement> {
             }
             out
         }
-        InstanceRole::Bastion => Vec::new(),
+        InstanceRole::Bastion | InstanceRole::ApiServer => Vec::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The policy document kops 1.10 writes: `Version` then `Statement`, and per statement
 //! `Effect`, `Action`, `Resource`, then `Condition` when it is not empty.
 
-use super::gojson::Node;
+use crate::desired::gojson::Node;
 
 pub(super) const POLICY_VERSION: &str = "2012-10-17";
 

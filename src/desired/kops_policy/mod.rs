@@ -10,7 +10,7 @@
 mod additional;
 mod builder;
 mod document;
-mod gojson;
+
 mod stores;
 
 use crate::spec::{ClusterSpec, InstanceRole};

@@ -58,8 +58,11 @@ fn style() -> Style {
 }
 
 /// The spec, as every command reads it, and on stderr the note on documents it skipped.
-fn load(files: &[std::path::PathBuf]) -> Result<reconcile::Checked, Error> {
-    let checked = reconcile::load(files)?;
+fn load(
+    files: &[std::path::PathBuf],
+    requested: Option<spec::Generation>,
+) -> Result<reconcile::Checked, Error> {
+    let checked = reconcile::load(files, requested)?;
     if let Some(note) = spec::skipped_note(&checked.cluster.skipped) {
         eprintln!("{note}");
     }
@@ -84,7 +87,7 @@ async fn update(args: UpdateArgs) -> i32 {
 }
 
 async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
-    let checked = load(&args.files)?;
+    let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
         overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
         fetch: args.fetch,
@@ -151,7 +154,7 @@ fn exit_code(plan: &Plan, report: Option<&ApplyReport>, detailed: bool) -> i32 {
 }
 
 async fn annotations(args: AnnotationsArgs) -> Result<i32, Error> {
-    let checked = load(&args.files)?;
+    let checked = load(&args.files, args.kops_version)?;
     let options = ConnectOptions {
         concurrency: 4,
         ..ConnectOptions::default()

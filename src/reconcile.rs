@@ -35,8 +35,8 @@ pub struct Checked {
 /// when the zone is to be looked up in Route53) and checks the pod roles with a stand-in
 /// account: everything the input can get wrong is found before the first AWS call. Every
 /// command starts here.
-pub fn load(files: &[PathBuf]) -> Result<Checked, Error> {
-    let cluster = spec::load_files(files)?;
+pub fn load(files: &[PathBuf], requested: Option<spec::Generation>) -> Result<Checked, Error> {
+    let cluster = spec::load_files(files, requested)?;
     let desired = desired::desired_state(&with_stand_in_zone(&cluster))?;
     pod_roles::check_before_any_call(&cluster)?;
     Ok(Checked { cluster, desired })
@@ -161,6 +161,8 @@ pub struct Outcome {
     pub pods: PodRoleSummary,
     /// Running instances whose instance profile is not their group's.
     pub stale: Vec<StaleInstance>,
+    /// The kops release whose IAM the plan builds, and why.
+    pub generation: spec::Chosen,
 }
 
 impl Outcome {
@@ -204,7 +206,10 @@ pub async fn reconcile(
     );
     let mut plan = plan::plan(&desired, &actual?);
     let kops_policies = InstanceRole::ALL
-        .map(|r| desired::iam_name(r, &cluster.name))
+        .map(|r| match cluster.generation.generation {
+            spec::Generation::Kops110 => desired::iam_name(r, &cluster.name),
+            spec::Generation::Kops136 => desired::kops136::iam_name(r, &cluster.name),
+        })
         .into_iter()
         .collect();
     lint::add_to_plan(
@@ -219,6 +224,7 @@ pub async fn reconcile(
         plan,
         pods,
         stale,
+        generation: cluster.generation,
     })
 }
 

@@ -49,11 +49,18 @@ pub fn render_plan(outcome: &Outcome, style: Style) -> String {
 /// outside IAM, and the instances to roll.
 pub fn render_body(outcome: &Outcome, style: Style) -> String {
     format!(
-        "{}{}{}",
+        "{}{}{}{}",
+        generation_header(&outcome.generation),
         render_changes(&outcome.plan, style),
         pod_role_notes(&outcome.pods),
         rolling::render(&outcome.stale)
     )
+}
+
+/// The first line: which kops release's IAM the plan builds, and why, so that a user
+/// whose cluster runs another release sees it before anything else.
+pub fn generation_header(chosen: &crate::spec::Chosen) -> String {
+    format!("IAM of {} ({})\n\n", chosen.generation, chosen.reason)
 }
 
 /// What `update` prints last: kops's closing line after a dry run (`report` is `None`), the

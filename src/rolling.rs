@@ -91,14 +91,17 @@ pub fn render(stale: &[StaleInstance]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{parse_documents, SourceFile};
+    use crate::spec::{parse_documents_as, SourceFile};
 
     fn spec() -> ClusterSpec {
         let text = "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: c.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/c.k8s.local\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\nspec:\n  role: Node\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: gpu\nspec:\n  role: Node\n  iam:\n    profile: arn:aws:iam::123456789012:instance-profile/team/gpu-nodes\n";
-        parse_documents(&[SourceFile {
-            path: "c.yaml".into(),
-            text: text.into(),
-        }])
+        parse_documents_as(
+            &[SourceFile {
+                path: "c.yaml".into(),
+                text: text.into(),
+            }],
+            Some(crate::spec::Generation::Kops110),
+        )
         .unwrap()
     }
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use rolecall::desired::kops_policy::{additional_policy, role_policy};
-use rolecall::spec::{load_files, ClusterSpec, InstanceRole};
+use rolecall::spec::{load_files, ClusterSpec, Generation, InstanceRole};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -22,8 +22,8 @@ fn fixtures() -> PathBuf {
 fn iam_builder_spec(cluster_file: &str) -> ClusterSpec {
     let dir = fixtures().join("specs/iam-builder-test");
     let files = [dir.join(cluster_file), dir.join("instancegroups.yaml")];
-    let mut spec =
-        load_files(&files).unwrap_or_else(|e| panic!("{cluster_file} does not load: {e:?}"));
+    let mut spec = load_files(&files, Some(Generation::Kops110))
+        .unwrap_or_else(|e| panic!("{cluster_file} does not load: {e:?}"));
     for member in spec
         .etcd_clusters
         .iter_mut()
@@ -148,8 +148,11 @@ fn the_goldens_have_no_additional_policies() {
 }
 
 fn additional_spec() -> ClusterSpec {
-    load_files(&[fixtures().join("specs/additional-policies.yaml")])
-        .expect("additional-policies.yaml loads")
+    load_files(
+        &[fixtures().join("specs/additional-policies.yaml")],
+        Some(Generation::Kops110),
+    )
+    .expect("additional-policies.yaml loads")
 }
 
 #[test]

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::EXIT_ERROR;
 use crate::cloud::{Cloud, ConnectOptions, FetchStrategy};
+use crate::spec::Generation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -48,6 +49,12 @@ pub struct AnnotationsArgs {
     #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
+    /// Which kops release's IAM to build: 1.10 or 1.36. Without it, the spec must tell
+    /// (its kubernetesVersion, legacy IAM, or fields of later releases); see
+    /// docs/kops-versions.md.
+    #[arg(long, value_name = "VERSION", value_parser = kops_version)]
+    pub kops_version: Option<Generation>,
+
     /// The AWS account id the roles live in. Without it, STS GetCallerIdentity asks.
     #[arg(long, value_name = "ID", value_parser = account_id)]
     pub account_id: Option<String>,
@@ -64,6 +71,12 @@ pub struct UpdateArgs {
     /// prints them); `-` reads standard input.
     #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// Which kops release's IAM to build: 1.10 or 1.36. Without it, the spec must tell
+    /// (its kubernetesVersion, legacy IAM, or fields of later releases); see
+    /// docs/kops-versions.md.
+    #[arg(long, value_name = "VERSION", value_parser = kops_version)]
+    pub kops_version: Option<Generation>,
 
     /// Apply the changes. Without it, nothing is written.
     #[arg(long)]
@@ -202,6 +215,12 @@ fn dns_zone_id(value: &str) -> Result<String, String> {
 /// bad one is a one-line usage error rather than a failed request.
 fn endpoint_url(value: &str) -> Result<String, String> {
     Cloud::check_endpoint_url(value).map(|()| value.to_string())
+}
+
+/// `--kops-version`: a generation rolecall builds.
+fn kops_version(s: &str) -> Result<Generation, String> {
+    Generation::from_version(s.trim_start_matches('v'))
+        .ok_or_else(|| format!("rolecall builds the IAM of kops 1.10 or 1.36, not {s:?}"))
 }
 
 #[cfg(test)]

@@ -63,7 +63,9 @@ pub fn zone_id(given: &str) -> Option<&str> {
 
 /// What the spec asks for. The one error is a `dnsZone` that is only `/hostedzone/`.
 pub fn query(spec: &ClusterSpec) -> Result<ZoneQuery, BuildError> {
-    if is_gossip(&spec.name) {
+    // kops 1.36 publishes no records for `topology.dns.type: None` either.
+    let no_dns = spec.kops136.as_ref().is_some_and(|k| k.dns_none);
+    if is_gossip(&spec.name) || no_dns {
         return Ok(ZoneQuery::Gossip);
     }
     match spec.dns_zone.as_deref() {

@@ -98,10 +98,13 @@ fn an_additional_policy_is_desired_only_for_its_role() {
 #[test]
 fn groups_with_their_own_instance_profile_get_no_managed_role() {
     let text = "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: example.k8s.local\nspec:\n  cloudProvider: aws\n  configBase: s3://state/example.k8s.local\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\nspec:\n  role: Node\n  iam:\n    profile: arn:aws:iam::123456789012:instance-profile/custom\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: master\nspec:\n  role: Master\n";
-    let spec = crate::spec::parse_documents(&[crate::spec::SourceFile {
-        path: "c.yaml".into(),
-        text: text.into(),
-    }])
+    let spec = crate::spec::parse_documents_as(
+        &[crate::spec::SourceFile {
+            path: "c.yaml".into(),
+            text: text.into(),
+        }],
+        Some(crate::spec::Generation::Kops110),
+    )
     .unwrap();
     let state = desired_state(&spec).unwrap();
     let roles: Vec<&str> = state.roles.iter().map(|r| r.name.as_str()).collect();
@@ -151,10 +154,13 @@ fn groups_on_one_profile(arn: &str, groups: [(&str, &str); 2]) -> crate::spec::C
     for (name, role) in groups {
         text += &format!("---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: {name}\nspec:\n  role: {role}\n  iam:\n    profile: {arn}\n");
     }
-    crate::spec::parse_documents(&[crate::spec::SourceFile {
-        path: "c.yaml".into(),
-        text,
-    }])
+    crate::spec::parse_documents_as(
+        &[crate::spec::SourceFile {
+            path: "c.yaml".into(),
+            text,
+        }],
+        Some(crate::spec::Generation::Kops110),
+    )
     .unwrap()
 }
 

@@ -48,6 +48,7 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
         plan,
         pods,
         stale,
+        generation,
     } = outcome;
     let changes: Vec<Value> = plan
         .changes
@@ -76,6 +77,8 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
     let mut doc = json!({
         "format_version": FORMAT_VERSION,
         "cluster": cluster,
+        "kops_version": generation.generation.version(),
+        "kops_version_reason": generation.reason,
         "has_changes": plan.has_changes(),
         "changes": changes,
         "drift": drift,

@@ -26,7 +26,25 @@ fn text(plan: Plan) -> String {
         plan,
         ..Outcome::default()
     };
-    render_plan(&outcome, Style::PLAIN)
+    let text = render_plan(&outcome, Style::PLAIN);
+    let header = generation_header(&outcome.generation);
+    assert!(text.starts_with(&header), "{text}");
+    text[header.len()..].to_string()
+}
+
+#[test]
+fn the_plan_starts_by_naming_the_kops_generation_and_why() {
+    let outcome = Outcome {
+        generation: crate::spec::Chosen {
+            generation: crate::spec::Generation::Kops136,
+            reason: "inferred from spec.kubernetesVersion 1.31.0 at c.yaml:7:22".into(),
+        },
+        ..Outcome::default()
+    };
+    assert_eq!(
+        render_plan(&outcome, Style::PLAIN),
+        "IAM of kops 1.36 (inferred from spec.kubernetesVersion 1.31.0 at c.yaml:7:22)\n\nNo changes need to be applied\n"
+    );
 }
 
 fn modify_policy() -> Change {
@@ -241,6 +259,7 @@ fn a_dry_run_prints_the_plan_then_the_kiam_note_then_the_instances_to_roll() {
             current: None,
             expected: "nodes.c".into(),
         }],
+        generation: crate::spec::Chosen::default(),
     };
     let expected = "Will create resources:
   IAMInstanceProfile/nodes.c
@@ -254,7 +273,11 @@ Instances that need a rolling update (their instance profile is not their group'
 
 Must specify --yes to apply changes
 ";
-    assert_eq!(render_plan(&outcome, Style::PLAIN), expected);
+    let header = generation_header(&outcome.generation);
+    assert_eq!(
+        render_plan(&outcome, Style::PLAIN),
+        format!("{header}{expected}")
+    );
     assert!(render_plan(&outcome, Style::PLAIN).starts_with(&render_body(&outcome, Style::PLAIN)));
 }
 

@@ -10,6 +10,7 @@ use super::pod_roles;
 use super::raw::{At, RawEtcdCluster, RawIam, RawIssuerDiscovery, RawSpec, RawSubnetEntry};
 use super::statements::{self, policy_statements, ElementNames};
 use super::validate::Checker;
+use super::Chosen;
 use super::{
     AdditionalPolicy, ClusterSpec, DnsType, EtcdCluster, EtcdMember, IamSettings, InstanceRole,
     PodIdentity, ServiceAccountPermission, SourceLocation,
@@ -96,6 +97,9 @@ pub(super) fn cluster_from(
         service_account_issuer_discovery: issuer_discovery,
         service_account_permissions: iam.service_accounts,
         pod_identity: iam.pod_identity,
+        // Set once every document has been read.
+        generation: Chosen::default(),
+        kops136: None,
     })
 }
 
@@ -108,6 +112,8 @@ fn dns_type_of(c: &mut Checker, kind: Option<At<String>>) -> DnsType {
     match kind.value.as_str() {
         "Public" => DnsType::Public,
         "Private" => DnsType::Private,
+        // kops 1.36: no DNS at all; the settings say so (`dns_none`), the zone is not used.
+        "None" if c.kops136 => DnsType::Public,
         other => {
             let message = format!("unknown DNS type {other:?}: use Public or Private");
             c.error(&kind, "spec.topology.dns.type", message);
@@ -255,8 +261,10 @@ fn additional_policies_from(
     let mut additional = BTreeMap::new();
     for (key, value) in raw {
         let field = format!("spec.additionalPolicies.{key}");
-        let Some(role) = InstanceRole::from_policy_key(&key) else {
-            if later_releases::refuses("Cluster", &field, None) {
+        let refused_by_kops_110 = !c.kops136 && later_releases::refuses("Cluster", &field, None);
+        let role = InstanceRole::from_policy_key(&key).filter(|_| !refused_by_kops_110);
+        let Some(role) = role else {
+            if refused_by_kops_110 {
                 continue;
             }
             c.error(
@@ -266,6 +274,14 @@ fn additional_policies_from(
             );
             continue;
         };
+        if c.kops136 && additional.contains_key(&role) {
+            c.error(
+                &value,
+                &field,
+                "names the control plane a second time: kops reads master as control-plane, so give only one of them",
+            );
+            continue;
+        }
         if let Some(statements) = policy_statements(c, &value, &field, ElementNames::Kops) {
             additional.insert(
                 role,

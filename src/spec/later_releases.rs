@@ -122,21 +122,30 @@ pub(super) fn refuses(kind: &str, path: &str, value: Option<&str>) -> bool {
         .any(|f| f.kind == kind && f.path == path && (f.value.is_none() || f.value == value))
 }
 
-/// Refuses every later field of the `kind` document `tree`, in the order they stand.
-pub(super) fn check(c: &mut Checker, kind: &str, tree: &At<Tree>) {
-    let mut found: Vec<(&At<Tree>, &LaterField)> = Vec::new();
+/// Every later field of the `kind` document `tree`, with its place (the key, or the value
+/// for a later value), in the order they stand.
+pub(super) fn found<'t>(
+    tree: &'t At<Tree>,
+    kind: &str,
+) -> Vec<(&'static LaterField, &'t At<Tree>)> {
+    let mut found: Vec<(&'static LaterField, &At<Tree>)> = Vec::new();
     for entry in LATER_FIELDS.iter().filter(|f| f.kind == kind) {
         let Some((key, v)) = find(tree, entry.path) else {
             continue;
         };
         match entry.value {
-            None => found.push((key, entry)),
-            Some(expected) if v.value.scalar() == Some(expected) => found.push((v, entry)),
+            None => found.push((entry, key)),
+            Some(expected) if v.value.scalar() == Some(expected) => found.push((entry, v)),
             Some(_) => {}
         }
     }
-    found.sort_by_key(|(at, _)| (at.referenced.line(), at.referenced.column()));
-    for (at, entry) in found {
+    found.sort_by_key(|(_, at)| (at.referenced.line(), at.referenced.column()));
+    found
+}
+
+/// Refuses every later field of the `kind` document `tree`, in the order they stand.
+pub(super) fn check(c: &mut Checker, kind: &str, tree: &At<Tree>) {
+    for (entry, at) in found(tree, kind) {
         c.error(at, entry.path, entry.message());
     }
 }
@@ -162,7 +171,7 @@ impl Tree {
 }
 
 /// The key and the value at `path` (keys joined by `.`) of `tree`, when every step is a map.
-fn find<'t>(tree: &'t At<Tree>, path: &str) -> Option<(&'t At<Tree>, &'t At<Tree>)> {
+pub(super) fn find<'t>(tree: &'t At<Tree>, path: &str) -> Option<(&'t At<Tree>, &'t At<Tree>)> {
     let mut found = None;
     let mut node = tree;
     for segment in path.split('.') {

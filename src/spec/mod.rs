@@ -11,7 +11,9 @@
 mod arns;
 mod cluster;
 mod error;
+pub mod generation;
 mod instance_group;
+pub mod kops136;
 mod kube_names;
 mod later_releases;
 mod pod_roles;
@@ -26,20 +28,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{InputError, InputErrors, SourceLocation};
+pub use generation::{Chosen, Generation};
 pub use later_releases::{LaterField, LATER_FIELDS};
-pub use validate::validate_documents;
+pub use validate::{validate_documents, validate_documents_as};
 
 /// The roles kops gives instance groups (`spec.role` of an InstanceGroup).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InstanceRole {
+    /// `Master`, which kops 1.26 and later call `ControlPlane`.
     Master,
+    /// `APIServer` (kops 1.21 and later): API servers apart from the control plane.
+    ApiServer,
     Node,
     Bastion,
 }
 
 impl InstanceRole {
-    pub const ALL: [InstanceRole; 3] = [
+    pub const ALL: [InstanceRole; 4] = [
         InstanceRole::Master,
+        InstanceRole::ApiServer,
         InstanceRole::Node,
         InstanceRole::Bastion,
     ];
@@ -48,17 +55,28 @@ impl InstanceRole {
     pub fn spec_name(self) -> &'static str {
         match self {
             InstanceRole::Master => "Master",
+            InstanceRole::ApiServer => "APIServer",
             InstanceRole::Node => "Node",
             InstanceRole::Bastion => "Bastion",
         }
     }
 
-    /// The key in `spec.additionalPolicies`.
+    /// The key in `spec.additionalPolicies` as kops 1.10 writes it.
     pub fn policy_key(self) -> &'static str {
         match self {
             InstanceRole::Master => "master",
+            InstanceRole::ApiServer => "apiserver",
             InstanceRole::Node => "node",
             InstanceRole::Bastion => "bastion",
+        }
+    }
+
+    /// The key in `spec.additionalPolicies` and `spec.externalPolicies` as kops 1.36 keys it
+    /// (it reads `master` as `control-plane`).
+    pub fn kops136_key(self) -> &'static str {
+        match self {
+            InstanceRole::Master => "control-plane",
+            other => other.policy_key(),
         }
     }
 
@@ -66,16 +84,24 @@ impl InstanceRole {
     pub fn iam_prefix(self) -> &'static str {
         match self {
             InstanceRole::Master => "masters",
+            InstanceRole::ApiServer => "apiservers",
             InstanceRole::Node => "nodes",
             InstanceRole::Bastion => "bastions",
         }
     }
 
+    /// `ControlPlane` is kops 1.26's name for `Master`.
     pub fn from_spec_name(s: &str) -> Option<Self> {
+        if s == "ControlPlane" {
+            return Some(InstanceRole::Master);
+        }
         Self::ALL.into_iter().find(|r| r.spec_name() == s)
     }
 
     pub fn from_policy_key(s: &str) -> Option<Self> {
+        if s == "control-plane" {
+            return Some(InstanceRole::Master);
+        }
         Self::ALL.into_iter().find(|r| r.policy_key() == s)
     }
 }
@@ -117,6 +143,10 @@ pub struct ClusterSpec {
     pub pod_identity: Option<PodIdentity>,
     /// The documents of other kinds in the input (a Keyset, an SSHCredential...), skipped.
     pub skipped: Vec<SkippedDocument>,
+    /// Which kops release's IAM to build, and why.
+    pub generation: Chosen,
+    /// The kops 1.36 settings, when that is the generation.
+    pub kops136: Option<kops136::Kops136Spec>,
 }
 
 /// A document of a kind rolecall does not read, such as the Keyset and SSHCredential that
@@ -298,14 +328,19 @@ pub const STDIN_NAME: &str = "<stdin>";
 
 /// Reads and validates the given files: one `Cluster` and its `InstanceGroup`s, in one
 /// multi-document file or spread over several. `-` reads standard input.
-pub fn load_files(paths: &[PathBuf]) -> Result<ClusterSpec, InputErrors> {
-    load_files_from(paths, std::io::stdin().lock())
+/// `requested` is the kops generation to build (`--kops-version`); `None` infers it.
+pub fn load_files(
+    paths: &[PathBuf],
+    requested: Option<Generation>,
+) -> Result<ClusterSpec, InputErrors> {
+    load_files_from(paths, std::io::stdin().lock(), requested)
 }
 
 /// [`load_files`], with `stdin` read for `-`.
 pub fn load_files_from(
     paths: &[PathBuf],
     mut stdin: impl Read,
+    requested: Option<Generation>,
 ) -> Result<ClusterSpec, InputErrors> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -347,11 +382,19 @@ pub fn load_files_from(
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
-    parse_documents(&files)
+    parse_documents_as(&files, requested)
 }
 
-/// Parses and validates documents already in memory.
+/// Parses and validates documents already in memory, the kops generation inferred.
 pub fn parse_documents(files: &[SourceFile]) -> Result<ClusterSpec, InputErrors> {
+    parse_documents_as(files, None)
+}
+
+/// [`parse_documents`] for the kops generation `requested`, or the inferred one.
+pub fn parse_documents_as(
+    files: &[SourceFile],
+    requested: Option<Generation>,
+) -> Result<ClusterSpec, InputErrors> {
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     for file in files {
@@ -363,7 +406,7 @@ pub fn parse_documents(files: &[SourceFile]) -> Result<ClusterSpec, InputErrors>
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
-    validate_documents(docs)
+    validate_documents_as(docs, requested)
 }
 
 /// A document and the file it came from.

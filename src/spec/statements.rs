@@ -328,7 +328,8 @@ pub(super) fn check_kms_key_id(c: &mut Checker, key: &At<String>, field: &str) {
     let v = key.value.as_str();
     if v.trim().is_empty() {
         c.error(key, field, "must not be empty when given");
-    } else if !is_kms_key_arn(v) {
+    } else if !is_kms_key_arn(v) && !c.kops136 {
+        // kops 1.36 puts no key in a policy (kms:ViaService conditions instead).
         c.error(
             key,
             field,

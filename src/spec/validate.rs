@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::cluster::cluster_from;
+use super::generation::{self, Chosen, Generation};
 use super::instance_group::instance_group_from;
+use super::kops136;
 use super::later_releases::{self, Tree};
 use super::raw::{At, RawDocument, RawSpec};
 use super::{
@@ -25,6 +27,8 @@ pub(super) struct Checker<'a> {
     /// The file's text, to place problems inside a value (a policy's statements).
     pub(super) source: &'a str,
     pub(super) errors: &'a mut Vec<InputError>,
+    /// The document is read for kops 1.36, which has the fields 1.10 refuses.
+    pub(super) kops136: bool,
 }
 
 impl Checker<'_> {
@@ -104,6 +108,31 @@ struct KindDocument {
     tree: At<Tree>,
 }
 
+impl KindDocument {
+    fn checker<'a>(&'a self, errors: &'a mut Vec<InputError>) -> Checker<'a> {
+        Checker {
+            file: &self.file,
+            source: &self.source,
+            errors,
+            kops136: false,
+        }
+    }
+}
+
+/// kops 1.19 removed legacy IAM, and kops 1.36 refuses it ("legacy IAM permissions are no
+/// longer supported").
+fn refuse_legacy(c: &mut Checker, tree: &At<Tree>) {
+    if let Some((_, v)) = later_releases::find(tree, "spec.iam.legacy") {
+        if matches!(&v.value, Tree::Scalar(s) if s == "true") {
+            c.error(
+                v,
+                "spec.iam.legacy",
+                "legacy IAM was removed in kops 1.19, and kops 1.36 refuses it; remove it or build kops 1.10's IAM (--kops-version 1.10)",
+            );
+        }
+    }
+}
+
 /// The documents of each kind.
 #[derive(Default)]
 struct ByKind {
@@ -112,20 +141,66 @@ struct ByKind {
     skipped: Vec<SkippedDocument>,
 }
 
-/// Validates the documents of all input files together.
+/// Validates the documents of all input files together, the kops generation inferred.
 pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, InputErrors> {
+    validate_documents_as(docs, None)
+}
+
+/// Validates the documents of all input files together, for the kops generation
+/// `requested` (`--kops-version`), or the one the spec shows when `None`.
+pub fn validate_documents_as(
+    docs: Vec<ParsedDocument>,
+    requested: Option<Generation>,
+) -> Result<ClusterSpec, InputErrors> {
     let mut errors = Vec::new();
     let ByKind {
         clusters,
         groups,
         skipped,
     } = sort_by_kind(docs, &mut errors);
-    let cluster = the_one_cluster(clusters, &skipped, &mut errors);
+
+    let mut signals = Vec::new();
+    for doc in clusters.iter().chain(&groups) {
+        let mut c = doc.checker(&mut errors);
+        signals.extend(generation::signals(&mut c, doc.kind, &doc.tree, requested));
+    }
+    let before = errors.len();
+    let chosen = match clusters.as_slice() {
+        [one] => generation::choose(&signals, requested, &one.at, &mut errors),
+        _ => Chosen::default(),
+    };
+    // Undecided: the error names the fields, so kops 1.10's refusals would only repeat it.
+    let undecided = errors.len() > before;
+    let later = chosen.generation == Generation::Kops136 || undecided;
+
+    let mut group_settings = BTreeMap::new();
+    if later && !undecided {
+        for doc in &groups {
+            let name = doc.raw.metadata.as_ref().and_then(|m| m.name.as_ref());
+            let mut c = doc.checker(&mut errors);
+            let settings = kops136::read_group(&mut c, &doc.tree);
+            if let Some(name) = name {
+                group_settings.insert(name.value.clone(), settings);
+            }
+        }
+    }
+    let mut kops136_spec = None;
+    if let ([doc], true) = (clusters.as_slice(), later && !undecided) {
+        let name = doc.raw.metadata.as_ref().and_then(|m| m.name.as_ref());
+        let mut c = doc.checker(&mut errors);
+        let mut settings = kops136::read_cluster(&mut c, &doc.tree, name.map_or("", |n| &n.value));
+        settings.groups = group_settings;
+        refuse_legacy(&mut c, &doc.tree);
+        kops136::refuse_unbuilt(&mut c, &doc.tree);
+        kops136_spec = Some(settings);
+    }
+
+    let cluster = the_one_cluster(clusters, &skipped, later, &mut errors);
 
     let group_documents = groups.len();
     let instance_groups: Vec<InstanceGroup> = groups
         .into_iter()
-        .filter_map(|doc| checked(doc, &mut errors, instance_group_from))
+        .filter_map(|doc| checked(doc, &mut errors, later, instance_group_from))
         .collect();
     check_group_names(&instance_groups, &mut errors);
     if group_documents == 0 && cluster.is_some() {
@@ -138,6 +213,8 @@ pub fn validate_documents(docs: Vec<ParsedDocument>) -> Result<ClusterSpec, Inpu
         Some(mut cluster) if errors.is_empty() => {
             cluster.instance_groups = instance_groups;
             cluster.skipped = skipped;
+            cluster.generation = chosen;
+            cluster.kops136 = kops136_spec;
             Ok(cluster)
         }
         _ => Err(InputErrors(errors)),
@@ -155,6 +232,7 @@ fn sort_by_kind(docs: Vec<ParsedDocument>, errors: &mut Vec<InputError>) -> ByKi
             file: &file,
             source: &doc.source,
             errors,
+            kops136: false,
         };
         let Some(kind) = doc.raw.kind.as_ref() else {
             c.errors.push(InputError::in_file(
@@ -205,12 +283,13 @@ fn sort_by_kind(docs: Vec<ParsedDocument>, errors: &mut Vec<InputError>) -> ByKi
 fn the_one_cluster(
     mut clusters: Vec<KindDocument>,
     skipped: &[SkippedDocument],
+    later: bool,
     errors: &mut Vec<InputError>,
 ) -> Option<ClusterSpec> {
     match clusters.len() {
         1 => {
             let doc = clusters.pop().expect("one cluster");
-            checked(doc, errors, cluster_from)
+            checked(doc, errors, later, cluster_from)
         }
         0 => {
             // A misspelt kind is skipped like any other: say so, where it matters.
@@ -245,12 +324,14 @@ fn general_error(message: impl Into<String>) -> InputError {
 fn checked<T>(
     doc: KindDocument,
     errors: &mut Vec<InputError>,
+    later: bool,
     check: impl FnOnce(&mut Checker, Option<String>, RawSpec, SourceLocation) -> Option<T>,
 ) -> Option<T> {
     let mut c = Checker {
         file: &doc.file,
         source: &doc.source,
         errors,
+        kops136: later,
     };
     c.unless_problems(|c| {
         let name = c.required(
@@ -258,7 +339,10 @@ fn checked<T>(
             "metadata.name",
             &doc.at,
         );
-        later_releases::check(c, doc.kind, &doc.tree);
+        // kops 1.36 has these fields; kops 1.10 must refuse them.
+        if !later {
+            later_releases::check(c, doc.kind, &doc.tree);
+        }
         check(c, name, doc.raw.spec.unwrap_or_default(), doc.at)
     })
 }

@@ -264,14 +264,17 @@ fn no_match_names_the_names_searched_and_the_zones_of_the_other_type() {
 /// `Unknown DNS type`, reported where it is written.
 #[test]
 fn the_dns_type_is_public_or_private_exactly() {
-    use crate::spec::{parse_documents, SourceFile};
+    use crate::spec::{parse_documents_as, SourceFile};
     let parse = |kind: &str| {
         let body = format!("{BASE}  topology:\n    dns:\n      type: {kind}\n");
         let text = crate::test_spec::cluster_text("a.example.com", &body);
-        parse_documents(&[SourceFile {
-            path: "c.yaml".into(),
-            text,
-        }])
+        parse_documents_as(
+            &[SourceFile {
+                path: "c.yaml".into(),
+                text,
+            }],
+            Some(crate::spec::Generation::Kops110),
+        )
     };
     assert_eq!(parse("Public").unwrap().dns_type, DnsType::Public);
     assert_eq!(parse("Private").unwrap().dns_type, DnsType::Private);

@@ -143,7 +143,7 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn an_unreadable_file_is_named() {
-    let errors = load_files(&[PathBuf::from("/nonexistent/cluster.yaml")]).unwrap_err();
+    let errors = load_files(&[PathBuf::from("/nonexistent/cluster.yaml")], None).unwrap_err();
     let e = errors.to_string();
     assert!(
         e.starts_with("/nonexistent/cluster.yaml: cannot read the file: "),

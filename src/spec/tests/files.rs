@@ -245,7 +245,12 @@ fn malformed_json_names_the_line() {
 #[test]
 fn standard_input_is_read_for_a_dash_and_named_stdin() {
     let text = with_cluster("");
-    let spec = load_files_from(&[PathBuf::from("-")], text.as_bytes()).unwrap();
+    let spec = load_files_from(
+        &[PathBuf::from("-")],
+        text.as_bytes(),
+        Some(Generation::Kops110),
+    )
+    .unwrap();
     assert_eq!(spec.location.file, PathBuf::from("<stdin>"));
     assert_eq!(spec, {
         let mut from_file = parse_as("<stdin>", &text).unwrap();
@@ -254,7 +259,7 @@ fn standard_input_is_read_for_a_dash_and_named_stdin() {
     });
     let bad = with_cluster("").replace("role: Node", "role: Worker");
     assert_eq!(
-        load_files_from(&[PathBuf::from("-")], bad.as_bytes())
+        load_files_from(&[PathBuf::from("-")], bad.as_bytes(), Some(Generation::Kops110))
             .unwrap_err()
             .to_string(),
         "<stdin>:22:9: spec.role: unknown instance group role \"Worker\"; valid roles are Master, Node and Bastion"
@@ -263,7 +268,8 @@ fn standard_input_is_read_for_a_dash_and_named_stdin() {
 
 #[test]
 fn standard_input_is_read_once() {
-    let e = load_files_from(&["-".into(), "-".into()], with_cluster("").as_bytes()).unwrap_err();
+    let e =
+        load_files_from(&["-".into(), "-".into()], with_cluster("").as_bytes(), None).unwrap_err();
     assert_eq!(
         e.to_string(),
         "<stdin>: -f - is given twice; standard input can be read once"

@@ -3,6 +3,7 @@
 mod cluster;
 mod documents;
 mod files;
+mod generation;
 mod irsa;
 mod later_releases;
 mod pod_identity;
@@ -50,7 +51,8 @@ fn parse_files(files: &[(&str, &str)]) -> Result<ClusterSpec, InputErrors> {
             text: text.to_string(),
         })
         .collect();
-    parse_documents(&files)
+    // The 1.10 checks; the generation rules have tests of their own.
+    parse_documents_as(&files, Some(Generation::Kops110))
 }
 
 /// The one error the input has, as the user sees it.

@@ -6,6 +6,8 @@
 //! puts the role into the profile.
 
 pub mod dns_zone;
+pub(crate) mod gojson;
+pub mod kops136;
 pub mod kops_policy;
 pub mod pod_roles;
 
@@ -16,6 +18,7 @@ use crate::model::{
     ExternalProfile, Lifecycle, Tags,
 };
 use crate::policy;
+use crate::spec::kops136::Kops136Spec;
 use crate::spec::{ClusterSpec, InputError, InputErrors, InstanceRole};
 
 pub use kops_policy::{partition_for_region, BuildError};
@@ -55,10 +58,11 @@ pub fn ownership_tags(cluster: &str) -> Tags {
     ])
 }
 
-/// Builds everything the spec asks for. Every problem is collected, so the user sees all.
+/// Builds everything the spec asks for, as the spec's kops generation builds it. Every
+/// problem is collected, so the user sees all.
 pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
-    let partition = partition_for_region(spec.region.as_deref());
-    let trust = ec2_trust_policy(partition.ec2_service);
+    let generation = Generation::of(spec);
+    let trust = generation.ec2_trust_policy();
     let tags = ownership_tags(&spec.name);
     let mut state = DesiredState {
         cluster: spec.name.clone(),
@@ -67,6 +71,28 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
     let mut errors = Vec::new();
 
     for role in managed_roles(spec) {
+        if let Generation::Kops136(k, ctx) = &generation {
+            match kops136::group_role(spec, k, ctx, role, &trust) {
+                Ok(objects) => {
+                    let main = objects.policies[0].document.as_deref().unwrap_or("");
+                    let additional = objects.policies[1].document.as_deref();
+                    check_limits(
+                        spec,
+                        role,
+                        &objects.role.name,
+                        main,
+                        additional,
+                        &mut errors,
+                    );
+                    state.roles.push(objects.role);
+                    state.role_policies.extend(objects.policies);
+                    state.instance_profiles.push(objects.profile);
+                    state.profile_roles.push(objects.link);
+                }
+                Err(e) => push_once(&mut errors, at_cluster(spec, &e.field, e.message)),
+            }
+            continue;
+        }
         let name = iam_name(role, &spec.name);
         let main_policy = match kops_policy::role_policy(spec, role) {
             Ok(p) => p,
@@ -126,7 +152,7 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
         });
     }
 
-    state.external_profiles = external_profiles(spec, &trust, &mut errors);
+    state.external_profiles = external_profiles(spec, &generation, &trust, &mut errors);
 
     if errors.is_empty() {
         Ok(state)
@@ -135,10 +161,68 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
     }
 }
 
+/// The generation the spec is built with, and what its builder needs.
+enum Generation<'s> {
+    Kops110(&'s ClusterSpec),
+    Kops136(&'s Kops136Spec, kops136::Context),
+}
+
+impl<'s> Generation<'s> {
+    fn of(spec: &'s ClusterSpec) -> Generation<'s> {
+        match (&spec.kops136, spec.generation.generation) {
+            (Some(k), crate::spec::Generation::Kops136) => {
+                let region = spec.region.clone().unwrap_or_default();
+                let (partition, _) = kops136::partition(&region);
+                let hosted_zone_id = spec.dns_zone.clone().filter(|_| k.publishes_dns_records());
+                Generation::Kops136(
+                    k,
+                    kops136::Context {
+                        partition: partition.to_string(),
+                        region,
+                        hosted_zone_id,
+                    },
+                )
+            }
+            _ => Generation::Kops110(spec),
+        }
+    }
+
+    fn ec2_trust_policy(&self) -> String {
+        match self {
+            Generation::Kops110(spec) => {
+                ec2_trust_policy(partition_for_region(spec.region.as_deref()).ec2_service)
+            }
+            // kops 1.36 writes 1.10's text, with the SDK's EC2 principal for the region.
+            Generation::Kops136(_, ctx) => ec2_trust_policy(kops136::partition(&ctx.region).1),
+        }
+    }
+
+    /// The inline policy and the additional policy of `role`.
+    fn policies(
+        &self,
+        spec: &ClusterSpec,
+        role: InstanceRole,
+    ) -> Result<(String, Option<String>), BuildError> {
+        match self {
+            Generation::Kops110(_) => Ok((
+                kops_policy::role_policy(spec, role)?,
+                kops_policy::additional_policy(spec, role),
+            )),
+            Generation::Kops136(k, ctx) => Ok((
+                kops136::role_policy(spec, k, ctx, role)?,
+                spec.additional_policies
+                    .get(&role)
+                    .and_then(|p| kops136::additional::render(&p.statements)),
+            )),
+        }
+    }
+}
+
 /// The instance profiles the spec names by ARN, one per profile. A profile holds one role,
 /// so groups of different kops roles cannot share one.
 fn external_profiles(
     spec: &ClusterSpec,
+    generation: &Generation,
     trust: &str,
     errors: &mut Vec<InputError>,
 ) -> Vec<ExternalProfile> {
@@ -162,7 +246,7 @@ fn external_profiles(
             ));
             continue;
         }
-        let policy = match kops_policy::role_policy(spec, role) {
+        let (policy, additional) = match generation.policies(spec, role) {
             Ok(p) => p,
             Err(e) => {
                 push_once(errors, at_cluster(spec, &e.field, e.message));
@@ -176,7 +260,7 @@ fn external_profiles(
             role_kind: role.iam_prefix().to_string(),
             expected_trust_policy: trust.to_string(),
             expected_policy: policy,
-            expected_additional_policy: kops_policy::additional_policy(spec, role),
+            expected_additional_policy: additional,
         });
     }
     out

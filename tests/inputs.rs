@@ -307,14 +307,20 @@ async fn pod_role_namespaces_that_are_not_kubernetes_names() {
 }
 
 /// Issue 13: a field of a later kops release that changes IAM was read as if absent, and
-/// the plan said "No changes". It is refused at its place before any request.
+/// the plan said "No changes". With kops 1.10 chosen it is refused at its place before any
+/// request; without a choice, beside a Kubernetes version only kops 1.10 runs, the spec
+/// mixes releases (issue 14), which is refused too, naming both.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_field_of_a_later_kops_release() {
     let text = ClusterYaml::new("inputs.k8s.local")
         .with_spec("  externalPolicies:\n    node:\n    - arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess\n")
         .render();
     let place = place_of(&text, "externalPolicies");
-    assert_refused_at("later-field", &text, &place, "spec.externalPolicies: a field of kops 1.18.0 and later, where it attaches managed policies to the roles; rolecall builds the IAM of kops 1.10, which has no such field, so it refuses the field whatever its value (even one that changes nothing)").await;
+    let (err, path) = refused("later-field", &text, &["--kops-version", "1.10"]).await;
+    assert_eq!(err, format!("Error: {path}:{place}: spec.externalPolicies: a field of kops 1.18.0 and later, where it attaches managed policies to the roles; rolecall builds the IAM of kops 1.10, which has no such field, so it refuses the field whatever its value (even one that changes nothing)\n"));
+    let version = place_of(&text, "1.10.6");
+    let (err, path) = refused("later-field-mixed", &text, &[]).await;
+    assert_eq!(err, format!("Error: {path}:{place}: spec: the spec mixes kops releases: spec.kubernetesVersion 1.10.6 ({path}:{version}) belongs to kops 1.10, spec.externalPolicies (kops 1.18.0 and later) to kops 1.36; pass --kops-version 1.10 or 1.36 to choose the IAM to build\n"));
 }
 
 /// Issue 13: `kops get all -o yaml | rolecall update -f -`. The Keyset is skipped with one

@@ -88,7 +88,7 @@ async fn an_ignored_object_is_neither_read_nor_written() {
         apply_over_tampered("ignore", |nodes| format!("IAMRolePolicy/{nodes}=Ignore")).await;
     run.assert_code(0);
     assert_eq!(
-        run.stdout,
+        run.plan_text(),
         format!("Ignored (lifecycle Ignore: neither read nor written):\n  IAMRolePolicy/{nodes}\n\n{NO_CHANGES}\n")
     );
     assert_eq!(
@@ -253,7 +253,7 @@ async fn instances_on_a_profile_that_is_not_their_groups_are_listed_to_roll() {
         c.role("bastions"),
         c.role("nodes")
     );
-    assert_eq!(run.stdout, expected, "{run:?}");
+    assert_eq!(run.plan_text(), expected, "{run:?}");
     assert!(!run.stdout.contains(&current) && !run.stdout.contains(&other_cluster));
     assert_eq!(
         c.proxy

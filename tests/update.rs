@@ -81,9 +81,9 @@ async fn b_c_yes_creates_everything_and_a_second_run_writes_nothing() {
 
     let again = c.apply_again_quietly().await;
     again.assert_code(0);
-    assert_eq!(again.stdout, format!("{NO_CHANGES}\n"));
+    assert_eq!(again.plan_text(), format!("{NO_CHANGES}\n"));
     let dry = c.dry_run().await;
-    assert_eq!(dry.stdout, format!("{NO_CHANGES}\n"));
+    assert_eq!(dry.plan_text(), format!("{NO_CHANGES}\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -126,7 +126,7 @@ async fn d_g_a_changed_additional_policy_modifies_only_it_and_a_removed_one_is_d
         .send()
         .await;
     assert!(gone.is_err(), "additional policy should be gone");
-    assert_eq!(c.dry_run().await.stdout, format!("{NO_CHANGES}\n"));
+    assert_eq!(c.dry_run().await.plan_text(), format!("{NO_CHANGES}\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -201,7 +201,7 @@ async fn an_aws_error_stops_the_run_with_its_message_and_the_next_run_converges(
     let again = c.apply().await;
     again.assert_code(0);
     assert_account_matches(&c.desired()).await;
-    assert_eq!(c.dry_run().await.stdout, format!("{NO_CHANGES}\n"));
+    assert_eq!(c.dry_run().await.plan_text(), format!("{NO_CHANGES}\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

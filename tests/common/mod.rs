@@ -175,7 +175,19 @@ impl Run {
     /// Asserts that stdout starts with `head`, showing the run when it does not.
     #[track_caller]
     pub fn assert_stdout_starts(&self, head: &str) {
-        assert!(self.stdout.starts_with(head), "{self:?}");
+        assert!(self.plan_text().starts_with(head), "{self:?}");
+    }
+
+    /// stdout after the first line, which names the kops generation the plan builds
+    /// (asserted to be there).
+    #[track_caller]
+    pub fn plan_text(&self) -> &str {
+        let (header, rest) = self.stdout.split_once("\n\n").unwrap_or(("", ""));
+        assert!(
+            header.starts_with("IAM of kops ") && !header.contains('\n'),
+            "no generation header: {self:?}"
+        );
+        rest
     }
 
     /// Asserts that stdout holds `part`, showing the run when it does not.

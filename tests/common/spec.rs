@@ -124,7 +124,8 @@ impl ClusterYaml {
         let mut out = cluster_document(
             name,
             &format!(
-                "  configBase: s3://{bucket}/{name}
+                "  kubernetesVersion: 1.10.6
+  configBase: s3://{bucket}/{name}
   iam:
     legacy: false
     allowContainerRegistry: true

@@ -63,6 +63,7 @@ fn create(name: &str, stage: u8) -> Change {
             path: "/".into(),
             trust_policy: "{}".into(),
             tags: Tags::new(),
+            permissions_boundary: None,
         },
         stage,
     }

@@ -17,6 +17,7 @@ fn document(old: &str, new: &str) -> Vec<FieldChange> {
         old: Some(old.into()),
         new: Some(new.into()),
         document: true,
+        optional: false,
     }]
 }
 
@@ -52,6 +53,7 @@ fn create_profile() -> Change {
             old: None,
             new: Some("/".into()),
             document: false,
+            optional: false,
         }],
         operation: Operation::CreateInstanceProfile {
             name: "nodes.c".into(),
@@ -173,6 +175,7 @@ fn a_new_policy_counts_its_statements_as_written_duplicates_included() {
             old: None,
             new: Some(document.clone()),
             document: true,
+            optional: false,
         }],
         operation: Operation::PutRolePolicy {
             role: "masters.c".into(),

@@ -443,6 +443,60 @@ mod tests {
     }
 
     #[test]
+    fn a_boundary_is_put_once_its_role_exists_and_a_gone_one_is_deleted() {
+        let put = Operation::PutRolePermissionsBoundary {
+            role: "r".into(),
+            arn: "arn:aws:iam::000000000000:policy/b".into(),
+        };
+        let delete = Operation::DeleteRolePermissionsBoundary { role: "r".into() };
+        assert_eq!(put.action(), "PutRolePermissionsBoundary");
+        assert_eq!(delete.action(), "DeleteRolePermissionsBoundary");
+        assert_eq!(
+            put.target(),
+            "permissions boundary arn:aws:iam::000000000000:policy/b of role r"
+        );
+        assert_eq!(delete.target(), "permissions boundary of role r");
+        let role = Need::Holder(ResourceId::new(ResourceType::IamRole, "r"));
+        for op in [&put, &delete] {
+            assert_eq!(op.role(), Some("r"));
+            assert_eq!(op.needs(), std::slice::from_ref(&role));
+            assert_eq!(op.read_back(), None);
+            assert!(!op.may_be_lost_answer(Some("EntityAlreadyExists")));
+        }
+        // A new role may not be visible yet to the put; a boundary, or role, already gone
+        // is what the delete wanted.
+        assert!(put.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(!put.absent_is_done());
+        assert!(!delete.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(delete.absent_is_done());
+    }
+
+    #[test]
+    fn a_role_read_back_is_done_only_with_the_boundary_the_create_set() {
+        let arn = "arn:aws:iam::000000000000:policy/b";
+        let mut op = create_role();
+        if let Operation::CreateRole {
+            permissions_boundary,
+            ..
+        } = &mut op
+        {
+            *permissions_boundary = Some(arn.into());
+        }
+        let ours = tags(&[("KubernetesCluster", "c")]);
+        let with = |boundary: Option<&str>| match role("/", TRUST, ours.clone()) {
+            Found::Role(Some(mut r)) => {
+                r.permissions_boundary = boundary.map(str::to_string);
+                Found::Role(Some(r))
+            }
+            other => other,
+        };
+        assert!(op.done_as_found(&with(Some(arn))));
+        assert!(!op.done_as_found(&with(None)));
+        assert!(!op.done_as_found(&with(Some("arn:aws:iam::000000000000:policy/x"))));
+        assert!(!create_role().done_as_found(&with(Some(arn))));
+    }
+
+    #[test]
     fn a_trust_policy_needs_its_principals_and_a_link_its_two_ends() {
         let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/kiam/masters.c","Federated":"arn:aws:iam::000000000000:oidc-provider/issuer.example.com"},"Action":"sts:AssumeRole"}]}"#;
         let op = Operation::UpdateAssumeRolePolicy {

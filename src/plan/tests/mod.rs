@@ -6,6 +6,7 @@ use crate::model::{
     DesiredRolePolicy, Lifecycle, Owner, ResourceId, ResourceType, Tags,
 };
 
+mod boundary;
 mod compare;
 mod lifecycles;
 mod ownership;

@@ -2,7 +2,8 @@
 //! so the test sets it on the desired state rolecall's library builds from the spec, and
 //! reads, plans and applies through the library (`Cloud` behind the recording proxy, both
 //! fetch strategies); the account is checked with the tests' own IAM client. Last, the binary
-//! with the spec (which has no boundary) removes the boundaries.
+//! with the spec (which has no boundary) removes the boundaries, and a boundary deleted from
+//! a role that is gone counts as done.
 
 mod common;
 
@@ -10,8 +11,8 @@ use common::cluster::Cluster;
 use common::iam_client;
 use common::spec::ClusterYaml;
 use rolecall::cloud::{Cloud, ConnectOptions, FetchStrategy};
-use rolecall::model::{ActualState, DesiredState, Lifecycle};
-use rolecall::plan::{plan, Plan};
+use rolecall::model::{ActualState, DesiredState, Lifecycle, ResourceId, ResourceType};
+use rolecall::plan::{plan, Change, ChangeKind, Operation, Plan};
 
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const POWER_USER: &str = "arn:aws:iam::aws:policy/PowerUserAccess";
@@ -169,8 +170,30 @@ async fn a_boundary_is_created_with_the_role_changed_drifts_and_is_removed() {
         c.role("nodes")
     ));
     c.assert_no_writes();
-    c.apply().await.assert_code(0);
+    let run = c.apply().await;
+    run.assert_code(0);
+    run.assert_stdout_has(&format!(
+        "DeleteRolePermissionsBoundary IAMRole/{}\n",
+        c.role("nodes")
+    ));
     assert_eq!(c.proxy.writes(), ["DeleteRolePermissionsBoundary"; 3]);
     assert_boundaries(&roles, None).await;
     c.apply_again_quietly().await;
+
+    // Deleting the boundary of a role that is gone: IAM answers NoSuchEntity, which for
+    // this call means done.
+    let gone = c.role("gone");
+    let delete = Plan {
+        changes: vec![Change {
+            id: ResourceId::new(ResourceType::IamRole, &gone),
+            kind: ChangeKind::Modify,
+            fields: vec![],
+            operation: Operation::DeleteRolePermissionsBoundary { role: gone },
+            stage: 0,
+        }],
+        ..Plan::default()
+    };
+    c.proxy.clear();
+    apply(&cloud, &delete).await;
+    assert_eq!(c.proxy.writes(), ["DeleteRolePermissionsBoundary"]);
 }

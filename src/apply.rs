@@ -114,7 +114,8 @@ where
                 Ok(()) => {
                     progress.done(
                         out,
-                        &format!("{:<26}{}", change.operation.action(), change.id),
+                        // A space after the longer action names too.
+                        &format!("{:<25} {}", change.operation.action(), change.id),
                     );
                     report.applied.push(change);
                 }

@@ -128,6 +128,10 @@ pub struct DesiredRole {
     /// The managed policy ARNs attached to the role, as a set: what is listed is attached,
     /// what is not is detached. `None` leaves attachments alone (kops's roles).
     pub managed_policies: Option<BTreeSet<String>>,
+    /// The managed policy ARN set as the role's permissions boundary (kops's
+    /// `spec.iam.permissionsBoundary`); `None`: the role must have none. Not compared on an
+    /// external role, whose boundary is its owner's business.
+    pub permissions_boundary: Option<String>,
     /// Touch the role only if it carries this cluster's owned tag (pod roles): a role of the
     /// same name that someone else made is reported, never changed.
     pub owned_only: bool,
@@ -369,6 +373,9 @@ impl DesiredState {
             trust_policy: profile.expected_trust_policy.clone(),
             tags: Tags::new(),
             managed_policies: None,
+            // Not a demand that the role have none: an external role's boundary is never
+            // compared (see `plan_roles`).
+            permissions_boundary: None,
             owned_only: false,
             lifecycle,
             external: true,
@@ -403,6 +410,8 @@ pub struct ActualRole {
     pub managed_policies: Option<BTreeSet<String>>,
     /// Names of all its inline policies, when they were read (roles to delete).
     pub inline_policies: Option<Vec<String>>,
+    /// The ARN of its permissions boundary (GetRole, or the bulk pages), if it has one.
+    pub permissions_boundary: Option<String>,
 }
 
 /// Who an object in the account belongs to, by its tags. IAM names are not proof: another

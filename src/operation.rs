@@ -15,10 +15,21 @@ pub enum Operation {
         path: String,
         trust_policy: String,
         tags: Tags,
+        /// The managed policy ARN to set as its permissions boundary, if any.
+        permissions_boundary: Option<String>,
     },
     UpdateAssumeRolePolicy {
         role: String,
         trust_policy: String,
+    },
+    /// Sets or replaces the role's permissions boundary.
+    PutRolePermissionsBoundary {
+        role: String,
+        arn: String,
+    },
+    /// Removes the role's permissions boundary.
+    DeleteRolePermissionsBoundary {
+        role: String,
     },
     PutRolePolicy {
         role: String,
@@ -105,6 +116,8 @@ impl Operation {
         match self {
             Operation::CreateRole { .. } => "CreateRole",
             Operation::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            Operation::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
+            Operation::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
             Operation::PutRolePolicy { .. } => "PutRolePolicy",
             Operation::DeleteRolePolicy { .. } => "DeleteRolePolicy",
             Operation::CreateInstanceProfile { .. } => "CreateInstanceProfile",
@@ -126,6 +139,12 @@ impl Operation {
                 format!("role {name}")
             }
             Operation::UpdateAssumeRolePolicy { role, .. } => format!("role {role}"),
+            Operation::PutRolePermissionsBoundary { role, arn } => {
+                format!("permissions boundary {arn} of role {role}")
+            }
+            Operation::DeleteRolePermissionsBoundary { role } => {
+                format!("permissions boundary of role {role}")
+            }
             Operation::PutRolePolicy { role, name, .. }
             | Operation::DeleteRolePolicy { role, name } => {
                 format!("policy {name} of role {role}")
@@ -152,6 +171,8 @@ impl Operation {
         match self {
             Operation::CreateRole { name, .. } | Operation::DeleteRole { name } => Some(name),
             Operation::UpdateAssumeRolePolicy { role, .. }
+            | Operation::PutRolePermissionsBoundary { role, .. }
+            | Operation::DeleteRolePermissionsBoundary { role }
             | Operation::PutRolePolicy { role, .. }
             | Operation::DeleteRolePolicy { role, .. }
             | Operation::AddRoleToInstanceProfile { role, .. }
@@ -174,7 +195,11 @@ impl Operation {
                     .map(Need::Principal)
                     .collect()
             }
-            Operation::PutRolePolicy { role, .. }
+            // The boundary's managed policy is not an object rolecall reads or makes: IAM
+            // judges it.
+            Operation::PutRolePermissionsBoundary { role, .. }
+            | Operation::DeleteRolePermissionsBoundary { role }
+            | Operation::PutRolePolicy { role, .. }
             | Operation::DeleteRolePolicy { role, .. }
             | Operation::AttachRolePolicy { role, .. }
             | Operation::DetachRolePolicy { role, .. } => {
@@ -192,12 +217,13 @@ impl Operation {
     }
 
     /// Whether NoSuchEntity means success: deleting or detaching what is already gone is
-    /// what was wanted.
+    /// what was wanted (a boundary removed from a role that is gone is gone too).
     pub fn absent_is_done(&self) -> bool {
         matches!(
             self,
             Operation::DeleteRolePolicy { .. }
                 | Operation::DetachRolePolicy { .. }
+                | Operation::DeleteRolePermissionsBoundary { .. }
                 | Operation::DeleteRole { .. }
         )
     }
@@ -212,7 +238,10 @@ impl Operation {
                 code == Some("MalformedPolicyDocument")
                     && message.to_ascii_lowercase().contains("invalid principal")
             }
+            // As for an attachment, NoSuchEntity may also name a managed policy that does
+            // not exist; that is waited out up to the consistency timeout, then reported.
             Operation::PutRolePolicy { .. }
+            | Operation::PutRolePermissionsBoundary { .. }
             | Operation::AttachRolePolicy { .. }
             | Operation::AddRoleToInstanceProfile { .. } => code == Some("NoSuchEntity"),
             _ => false,
@@ -257,6 +286,7 @@ impl Operation {
                     path,
                     trust_policy,
                     tags,
+                    permissions_boundary,
                     ..
                 },
                 Found::Role(Some(role)),
@@ -264,6 +294,7 @@ impl Operation {
                 role.path == *path
                     && policy::equivalent(&role.trust_policy, trust_policy)
                     && tags.iter().all(|(k, v)| role.tags.get(k) == Some(v))
+                    && role.permissions_boundary == *permissions_boundary
             }
             // A profile holds nothing but its role link, which is an operation of its own.
             (Operation::CreateInstanceProfile { .. }, Found::InstanceProfile(found)) => {
@@ -330,6 +361,7 @@ mod tests {
             path: "/".into(),
             trust_policy: TRUST.into(),
             tags: tags(&[("KubernetesCluster", "c")]),
+            permissions_boundary: None,
         }
     }
 
@@ -343,6 +375,7 @@ mod tests {
             tags,
             managed_policies: None,
             inline_policies: None,
+            permissions_boundary: None,
         }))
     }
 
@@ -407,6 +440,60 @@ mod tests {
         let invalid = "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/x\"";
         assert!(create_role().still_propagating(Some("MalformedPolicyDocument"), invalid));
         assert!(!create_role().still_propagating(Some("MalformedPolicyDocument"), "Syntax"));
+    }
+
+    #[test]
+    fn a_boundary_is_put_once_its_role_exists_and_a_gone_one_is_deleted() {
+        let put = Operation::PutRolePermissionsBoundary {
+            role: "r".into(),
+            arn: "arn:aws:iam::000000000000:policy/b".into(),
+        };
+        let delete = Operation::DeleteRolePermissionsBoundary { role: "r".into() };
+        assert_eq!(put.action(), "PutRolePermissionsBoundary");
+        assert_eq!(delete.action(), "DeleteRolePermissionsBoundary");
+        assert_eq!(
+            put.target(),
+            "permissions boundary arn:aws:iam::000000000000:policy/b of role r"
+        );
+        assert_eq!(delete.target(), "permissions boundary of role r");
+        let role = Need::Holder(ResourceId::new(ResourceType::IamRole, "r"));
+        for op in [&put, &delete] {
+            assert_eq!(op.role(), Some("r"));
+            assert_eq!(op.needs(), std::slice::from_ref(&role));
+            assert_eq!(op.read_back(), None);
+            assert!(!op.may_be_lost_answer(Some("EntityAlreadyExists")));
+        }
+        // A new role may not be visible yet to the put; a boundary, or role, already gone
+        // is what the delete wanted.
+        assert!(put.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(!put.absent_is_done());
+        assert!(!delete.still_propagating(Some("NoSuchEntity"), ""));
+        assert!(delete.absent_is_done());
+    }
+
+    #[test]
+    fn a_role_read_back_is_done_only_with_the_boundary_the_create_set() {
+        let arn = "arn:aws:iam::000000000000:policy/b";
+        let mut op = create_role();
+        if let Operation::CreateRole {
+            permissions_boundary,
+            ..
+        } = &mut op
+        {
+            *permissions_boundary = Some(arn.into());
+        }
+        let ours = tags(&[("KubernetesCluster", "c")]);
+        let with = |boundary: Option<&str>| match role("/", TRUST, ours.clone()) {
+            Found::Role(Some(mut r)) => {
+                r.permissions_boundary = boundary.map(str::to_string);
+                Found::Role(Some(r))
+            }
+            other => other,
+        };
+        assert!(op.done_as_found(&with(Some(arn))));
+        assert!(!op.done_as_found(&with(None)));
+        assert!(!op.done_as_found(&with(Some("arn:aws:iam::000000000000:policy/x"))));
+        assert!(!create_role().done_as_found(&with(Some(arn))));
     }
 
     #[test]

@@ -138,6 +138,9 @@ fn render_drift_field(out: &mut String, field: &FieldChange, style: Style) {
             "actual",
         );
         write_diff(out, &diff, style);
+    } else if field.optional {
+        let (a, e) = (or_none(actual), or_none(expected));
+        let _ = writeln!(out, "  \t{:<20}\t expected {e} but found {a}", field.field);
     } else if let (Some(a), Some(e)) = (actual, expected) {
         let _ = writeln!(out, "  \t{:<20}\t expected {e} but found {a}", field.field);
     } else {
@@ -207,6 +210,11 @@ fn render_field(out: &mut String, kind: ChangeKind, field: &FieldChange, style: 
         }
         return;
     }
+    if field.optional && kind == ChangeKind::Modify {
+        let (old, new) = (or_none(field.old.as_deref()), or_none(field.new.as_deref()));
+        let _ = writeln!(out, "  \t{:<20}\t {old} -> {new}", field.field);
+        return;
+    }
     match (&field.old, &field.new) {
         (Some(old), Some(new)) => {
             let _ = writeln!(out, "  \t{:<20}\t {old} -> {new}", field.field);
@@ -216,6 +224,11 @@ fn render_field(out: &mut String, kind: ChangeKind, field: &FieldChange, style: 
         }
         (None, None) => {}
     }
+}
+
+/// An optional setting's value, `(none)` when absent.
+fn or_none(value: Option<&str>) -> &str {
+    value.unwrap_or("(none)")
 }
 
 /// The statements as written. kops's legacy policies hold the same statement twice

@@ -63,6 +63,7 @@ fn create(name: &str, stage: u8) -> Change {
             path: "/".into(),
             trust_policy: "{}".into(),
             tags: Tags::new(),
+            permissions_boundary: None,
         },
         stage,
     }
@@ -189,4 +190,34 @@ async fn an_empty_plan_attempts_nothing_and_succeeds() {
     let (report, out) = run(&fake, &Plan::default()).await;
     assert!(report.succeeded() && report.applied.is_empty());
     assert!(fake.attempted().is_empty() && out.is_empty());
+}
+
+#[tokio::test]
+async fn an_action_name_longer_than_the_column_is_still_followed_by_a_space() {
+    let fake = Fake::default();
+    let mut plan = Plan::default();
+    for operation in [
+        Operation::PutRolePermissionsBoundary {
+            role: "r".into(),
+            arn: "arn:aws:iam::000000000000:policy/b".into(),
+        },
+        Operation::DeleteRolePermissionsBoundary { role: "r".into() },
+    ] {
+        plan.changes.push(Change {
+            id: ResourceId::new(ResourceType::IamRole, "r"),
+            kind: ChangeKind::Modify,
+            fields: vec![],
+            operation,
+            stage: 0,
+        });
+    }
+    let (report, out) = run(&fake, &plan).await;
+    assert!(report.succeeded());
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "DeleteRolePermissionsBoundary IAMRole/r",
+            "PutRolePermissionsBoundary IAMRole/r",
+        ]
+    );
 }

@@ -76,6 +76,10 @@ impl Cloud {
                 tags: tags_of(role.tags()),
                 managed_policies: None,
                 inline_policies: None,
+                permissions_boundary: role
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
             })
         }))
     }

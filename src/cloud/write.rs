@@ -20,6 +20,7 @@ impl Cloud {
                 path,
                 trust_policy,
                 tags,
+                permissions_boundary,
             } => {
                 let req = self
                     .iam
@@ -27,6 +28,7 @@ impl Cloud {
                     .role_name(name)
                     .path(path)
                     .assume_role_policy_document(trust_policy)
+                    .set_permissions_boundary(permissions_boundary.clone())
                     .set_tags(Some(iam_tags(tags)));
                 self.write(op, req.send()).await
             }
@@ -36,6 +38,18 @@ impl Cloud {
                     .update_assume_role_policy()
                     .role_name(role)
                     .policy_document(trust_policy);
+                self.write(op, req.send()).await
+            }
+            Operation::PutRolePermissionsBoundary { role, arn } => {
+                let req = self
+                    .iam
+                    .put_role_permissions_boundary()
+                    .role_name(role)
+                    .permissions_boundary(arn);
+                self.write(op, req.send()).await
+            }
+            Operation::DeleteRolePermissionsBoundary { role } => {
+                let req = self.iam.delete_role_permissions_boundary().role_name(role);
                 self.write(op, req.send()).await
             }
             Operation::PutRolePolicy {

@@ -117,6 +117,7 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
             trust_policy: trust.clone(),
             tags: tags.clone(),
             managed_policies: None,
+            permissions_boundary: None,
             owned_only: false,
             lifecycle: Lifecycle::Sync,
             external: false,

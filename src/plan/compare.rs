@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use super::value::{Change, ChangeKind, Drift, FieldChange, Plan, Problem};
-use crate::model::{ActualState, DesiredState, Lifecycle, ResourceId, ResourceType};
+use crate::model::{
+    ActualRole, ActualState, DesiredRole, DesiredState, Lifecycle, ResourceId, ResourceType,
+};
 use crate::operation::Operation;
 use crate::policy;
 
@@ -14,6 +16,10 @@ pub(super) enum Outcome {
     InSync,
     Missing(Vec<FieldChange>, Operation),
     Different(Vec<FieldChange>, Operation),
+    /// Fields of one object that IAM changes by separate calls (a role's trust policy and
+    /// its permissions boundary), each with its call: written, one change per call; not
+    /// written, one drift for them all. None means in sync.
+    DifferentParts(Vec<(Vec<FieldChange>, Operation)>),
     /// Present, but the spec says it must not exist.
     Unwanted(Vec<FieldChange>, Operation),
 }
@@ -48,20 +54,28 @@ pub(super) fn route(
         }
         return;
     }
-    let (kind, fields, operation) = match outcome() {
+    let (kind, parts) = match outcome() {
         Outcome::InSync => return,
-        Outcome::Missing(f, op) => (ChangeKind::Create, f, op),
-        Outcome::Different(f, op) => (ChangeKind::Modify, f, op),
-        Outcome::Unwanted(f, op) => (ChangeKind::Delete, f, op),
+        Outcome::Missing(f, op) => (ChangeKind::Create, vec![(f, op)]),
+        Outcome::Different(f, op) => (ChangeKind::Modify, vec![(f, op)]),
+        Outcome::DifferentParts(parts) if parts.is_empty() => return,
+        Outcome::DifferentParts(parts) => (ChangeKind::Modify, parts),
+        Outcome::Unwanted(f, op) => (ChangeKind::Delete, vec![(f, op)]),
     };
+    if lifecycle.writes() {
+        for (fields, operation) in parts {
+            plan.changes.push(Change {
+                id: id.clone(),
+                kind,
+                fields,
+                operation,
+                stage: 0,
+            });
+        }
+        return;
+    }
+    let fields: Vec<FieldChange> = parts.into_iter().flat_map(|(f, _)| f).collect();
     match lifecycle {
-        Lifecycle::Sync | Lifecycle::WarnIfInsufficientAccess => plan.changes.push(Change {
-            id,
-            kind,
-            fields,
-            operation,
-            stage: 0,
-        }),
         Lifecycle::ExistsAndWarnIfChanges if kind == ChangeKind::Create => plan.warnings.push(Problem {
             id,
             message: "lifecycle ExistsAndWarnIfChanges, but the object was not found; rolecall does not create it".into(),
@@ -124,6 +138,7 @@ pub(super) fn plan_oidc_providers(desired: &DesiredState, actual: &ActualState, 
                                         .collect(),
                                 )),
                                 document: false,
+                                optional: false,
                             }],
                             Operation::AddClientIdToOpenIdConnectProvider {
                                 arn: provider.arn.clone(),
@@ -181,40 +196,84 @@ pub(super) fn plan_roles(desired: &DesiredState, actual: &ActualState, plan: &mu
     for role in &desired.roles {
         route(plan, actual, role.id(), role.lifecycle, || {
             match actual.roles.get(&role.name) {
-                None => Outcome::Missing(
-                    vec![
+                None => {
+                    let mut fields = vec![
                         FieldChange::value("Path", &role.path),
                         FieldChange::value(
                             "TrustedPrincipals",
                             trusted_principals(&role.trust_policy),
                         ),
-                    ],
-                    Operation::CreateRole {
-                        name: role.name.clone(),
-                        path: role.path.clone(),
-                        trust_policy: role.trust_policy.clone(),
-                        tags: role.tags.clone(),
-                    },
-                ),
-                // Changed in place: a deleted and recreated role gets a new id, which breaks
-                // every trust policy that names it.
-                Some(found) if !policy::equivalent(&found.trust_policy, &role.trust_policy) => {
-                    Outcome::Different(
-                        vec![FieldChange::document(
-                            "TrustPolicy",
-                            Some(&found.trust_policy),
-                            Some(&role.trust_policy),
-                        )],
-                        Operation::UpdateAssumeRolePolicy {
-                            role: role.name.clone(),
+                    ];
+                    if let Some(arn) = &role.permissions_boundary {
+                        fields.push(FieldChange::value("PermissionsBoundary", arn));
+                    }
+                    Outcome::Missing(
+                        fields,
+                        Operation::CreateRole {
+                            name: role.name.clone(),
+                            path: role.path.clone(),
                             trust_policy: role.trust_policy.clone(),
+                            tags: role.tags.clone(),
+                            permissions_boundary: role.permissions_boundary.clone(),
                         },
                     )
                 }
-                Some(_) => Outcome::InSync,
+                // Changed in place: a deleted and recreated role gets a new id, which breaks
+                // every trust policy that names it.
+                Some(found) => Outcome::DifferentParts(
+                    [trust_policy_part(role, found), boundary_part(role, found)]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                ),
             }
         });
     }
+}
+
+/// The role's trust policy, updated when it is not equivalent to the spec's.
+fn trust_policy_part(
+    role: &DesiredRole,
+    found: &ActualRole,
+) -> Option<(Vec<FieldChange>, Operation)> {
+    if policy::equivalent(&found.trust_policy, &role.trust_policy) {
+        return None;
+    }
+    Some((
+        vec![FieldChange::document(
+            "TrustPolicy",
+            Some(&found.trust_policy),
+            Some(&role.trust_policy),
+        )],
+        Operation::UpdateAssumeRolePolicy {
+            role: role.name.clone(),
+            trust_policy: role.trust_policy.clone(),
+        },
+    ))
+}
+
+/// The role's permissions boundary, put or deleted as kops does when the spec's differs.
+/// An external role's is never compared: the spec does not describe a role it does not own
+/// (its `None` means "not said", not "must have none"), and such a role is only checked.
+fn boundary_part(role: &DesiredRole, found: &ActualRole) -> Option<(Vec<FieldChange>, Operation)> {
+    if role.external || found.permissions_boundary == role.permissions_boundary {
+        return None;
+    }
+    let operation = match &role.permissions_boundary {
+        Some(arn) => Operation::PutRolePermissionsBoundary {
+            role: role.name.clone(),
+            arn: arn.clone(),
+        },
+        None => Operation::DeleteRolePermissionsBoundary {
+            role: role.name.clone(),
+        },
+    };
+    let field = FieldChange::optional(
+        "PermissionsBoundary",
+        found.permissions_boundary.as_ref(),
+        role.permissions_boundary.as_ref(),
+    );
+    Some((vec![field], operation))
 }
 
 pub(super) fn plan_role_policies(desired: &DesiredState, actual: &ActualState, plan: &mut Plan) {

@@ -19,6 +19,11 @@ pub struct FieldChange {
     pub new: Option<String>,
     /// A policy document: shown as a diff rather than `old -> new`.
     pub document: bool,
+    /// A setting whose absence is a value (a role's permissions boundary): `None` on
+    /// either side means "none", and the field is shown as a difference even when one
+    /// side is `None`, where a one-sided field is otherwise descriptive (the role a
+    /// policy belongs to).
+    pub optional: bool,
 }
 
 impl FieldChange {
@@ -28,6 +33,22 @@ impl FieldChange {
             old: None,
             new: Some(new.into()),
             document: false,
+            optional: false,
+        }
+    }
+
+    /// A setting that may be absent on either side: see `optional`.
+    pub(super) fn optional(
+        field: &'static str,
+        old: Option<&String>,
+        new: Option<&String>,
+    ) -> Self {
+        FieldChange {
+            field,
+            old: old.cloned(),
+            new: new.cloned(),
+            document: false,
+            optional: true,
         }
     }
 
@@ -37,6 +58,7 @@ impl FieldChange {
             old: old.map(str::to_string),
             new: new.map(str::to_string),
             document: true,
+            optional: false,
         }
     }
 }

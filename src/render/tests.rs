@@ -17,6 +17,7 @@ fn document(old: &str, new: &str) -> Vec<FieldChange> {
         old: Some(old.into()),
         new: Some(new.into()),
         document: true,
+        optional: false,
     }]
 }
 
@@ -70,6 +71,7 @@ fn create_profile() -> Change {
             old: None,
             new: Some("/".into()),
             document: false,
+            optional: false,
         }],
         operation: Operation::CreateInstanceProfile {
             name: "nodes.c".into(),
@@ -191,6 +193,7 @@ fn a_new_policy_counts_its_statements_as_written_duplicates_included() {
             old: None,
             new: Some(document.clone()),
             document: true,
+            optional: false,
         }],
         operation: Operation::PutRolePolicy {
             role: "masters.c".into(),
@@ -322,5 +325,92 @@ fn the_json_document_is_one_pretty_document_and_a_newline() {
     assert_eq!(
         out,
         format!("{}\n", serde_json::to_string_pretty(&doc).unwrap())
+    );
+}
+
+/// A role's boundary changing from `old` to `new` (`None`: no boundary).
+fn boundary_change(old: Option<&str>, new: Option<&str>) -> Change {
+    let role = "nodes.c".to_string();
+    Change {
+        id: ResourceId::new(ResourceType::IamRole, &role),
+        kind: ChangeKind::Modify,
+        fields: vec![FieldChange {
+            field: "PermissionsBoundary",
+            old: old.map(str::to_string),
+            new: new.map(str::to_string),
+            document: false,
+            optional: true,
+        }],
+        operation: match new {
+            Some(arn) => Operation::PutRolePermissionsBoundary {
+                role,
+                arn: arn.into(),
+            },
+            None => Operation::DeleteRolePermissionsBoundary { role },
+        },
+        stage: 0,
+    }
+}
+
+#[test]
+fn a_boundary_added_changed_or_removed_reads_old_arrow_new_with_none() {
+    let (a, b) = ("arn:aws:iam::1:policy/a", "arn:aws:iam::1:policy/b");
+    let plan = Plan {
+        changes: vec![
+            boundary_change(None, Some(a)),
+            boundary_change(Some(a), Some(b)),
+            boundary_change(Some(b), None),
+        ],
+        ..Plan::default()
+    };
+    let out = text(plan);
+    assert!(
+        out.starts_with(&format!(
+            "Will modify resources:\n  IAMRole/nodes.c\n  \tPermissionsBoundary \t (none) -> {a}\n  IAMRole/nodes.c\n  \tPermissionsBoundary \t {a} -> {b}\n  IAMRole/nodes.c\n  \tPermissionsBoundary \t {b} -> (none)\n"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_boundary_in_drift_reads_expected_but_found_with_none() {
+    use crate::model::Lifecycle;
+    use crate::plan::Drift;
+    let a = "arn:aws:iam::1:policy/a";
+    let plan = Plan {
+        drift: vec![Drift {
+            id: ResourceId::new(ResourceType::IamRole, "nodes.c"),
+            lifecycle: Lifecycle::ExistsAndWarnIfChanges,
+            fields: boundary_change(Some(a), None).fields,
+        }],
+        ..Plan::default()
+    };
+    let out = text(plan);
+    assert!(
+        out.contains(&format!(
+            "  IAMRole/nodes.c (ExistsAndWarnIfChanges)\n  \tPermissionsBoundary \t expected (none) but found {a}\n"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_boundary_in_json_is_a_role_field_with_null_for_none() {
+    let a = "arn:aws:iam::1:policy/a";
+    let outcome = Outcome {
+        plan: Plan {
+            changes: vec![boundary_change(Some(a), None)],
+            ..Plan::default()
+        },
+        ..Outcome::default()
+    };
+    let doc = json::plan_document(&outcome, None);
+    let change = &doc["changes"][0];
+    assert_eq!(change["id"], "IAMRole/nodes.c");
+    assert_eq!(change["action"], "modify");
+    assert_eq!(change["operation"], "DeleteRolePermissionsBoundary");
+    assert_eq!(
+        change["fields"][0],
+        serde_json::json!({"field": "PermissionsBoundary", "old": a, "new": null, "document": false})
     );
 }

@@ -111,5 +111,9 @@ fn role_from_detail(detail: &aws_sdk_iam::types::RoleDetail, attachments: bool) 
                 .collect()
         }),
         inline_policies: None,
+        permissions_boundary: detail
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
     }
 }

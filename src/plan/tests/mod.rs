@@ -6,6 +6,7 @@ use crate::model::{
     DesiredRolePolicy, Lifecycle, Owner, ResourceId, ResourceType, Tags,
 };
 
+mod boundary;
 mod compare;
 mod lifecycles;
 mod ownership;
@@ -25,6 +26,7 @@ fn desired(additional: Option<&str>) -> DesiredState {
             trust_policy: TRUST.into(),
             tags: Tags::new(),
             managed_policies: None,
+            permissions_boundary: None,
             owned_only: false,
             lifecycle: Lifecycle::Sync,
             external: false,
@@ -77,6 +79,7 @@ fn converged() -> ActualState {
             tags: Tags::new(),
             managed_policies: None,
             inline_policies: None,
+            permissions_boundary: None,
         },
     );
     actual

@@ -12,6 +12,7 @@ fn stray(name: &str, tags: Tags) -> ActualRole {
         tags,
         managed_policies: Some(["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into()),
         inline_policies: Some(vec![name.into()]),
+        permissions_boundary: None,
     }
 }
 

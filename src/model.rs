@@ -128,10 +128,12 @@ pub struct DesiredRole {
     /// The managed policy ARNs attached to the role, as a set: what is listed is attached,
     /// what is not is detached. `None` leaves attachments alone (kops's roles).
     pub managed_policies: Option<BTreeSet<String>>,
-    /// The managed policy ARN set as the role's permissions boundary (kops's
-    /// `spec.iam.permissionsBoundary`); `None`: the role must have none. Not compared on an
-    /// external role, whose boundary is its owner's business.
-    pub permissions_boundary: Option<String>,
+    /// The role's permissions boundary, when rolecall manages it (kops 1.36's roles):
+    /// `Some(Some(arn))` that policy (`spec.iam.permissionsBoundary`), `Some(None)` none at
+    /// all. `None` leaves whatever the role has alone: kops 1.10 and the pod roles never
+    /// set one, so a boundary an organisation requires is not theirs to remove. Never
+    /// compared on an external role, whose boundary is its owner's business.
+    pub permissions_boundary: Option<Option<String>>,
     /// Touch the role only if it carries this cluster's owned tag (pod roles): a role of the
     /// same name that someone else made is reported, never changed.
     pub owned_only: bool,

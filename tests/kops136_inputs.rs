@@ -1,10 +1,13 @@
-//! kops 1.36.2's own integration inputs, verbatim, through the `rolecall` binary against
+//! kops 1.36.2's own integration inputs through the `rolecall` binary against
 //! LocalStack: every AWS case whose IAM rolecall builds (tests/golden_kops136.rs lists the
 //! others and why). After `update --yes`, the tests' own IAM client reads each role, its
 //! trust policy, inline policies, managed attachments, tags and instance profile, and each
 //! must be kops's, byte for byte: the documents of kops's Terraform output (without the
 //! newline kops's golden writer adds), with kops's mock partition `aws-test` read as `aws`
-//! and its mock hosted zones as LocalStack's. A second run must send no write.
+//! and its mock hosted zones as LocalStack's. A second run must send no write. The inputs
+//! run verbatim, except the two that name ARNs in kops's mock partition (externalpolicies'
+//! managed policies, complex's permissions boundary), which LocalStack refuses as IAM
+//! does: they run as a copy with those ARNs in the test account.
 //!
 //! The run happens in kops's harness account, 123456789012 (LocalStack takes a 12-digit
 //! access key id as the account), apart from the other suites, which share cluster names
@@ -179,6 +182,16 @@ async fn assert_account_has_kops_iam(case: &str, zones: &BTreeMap<&str, String>)
             json_tags(&role["tags"]),
             "{case}: tags of {name}"
         );
+        // The spec's ARN (kops passes it through).
+        assert_eq!(
+            got.permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn()),
+            role["permissions_boundary"]
+                .as_str()
+                .map(real_arns)
+                .as_deref(),
+            "{case}: permissions boundary of {name}"
+        );
 
         let policies = iam
             .list_role_policies()
@@ -228,7 +241,7 @@ async fn assert_account_has_kops_iam(case: &str, zones: &BTreeMap<&str, String>)
             .unwrap()
             .iter()
             .filter(|a| a["role"] == name)
-            .map(|a| policy_arn(a["policy_arn"].as_str().unwrap()))
+            .map(|a| real_arns(a["policy_arn"].as_str().unwrap()))
             .collect();
         assert_eq!(got_arns, want_arns, "{case}: managed policies of {name}");
     }
@@ -273,34 +286,33 @@ async fn ensure_policies(case: &str) {
     }
 }
 
-/// kops's mock partition and account in the ARNs of externalpolicies's input, which no
-/// account can hold; the one case not run verbatim, its policies made in the test account.
-const MOCK_POLICY_ACCOUNT: (&str, &str) = (
-    "arn:aws-test:iam::123456789000:",
-    "arn:aws:iam::123456789012:",
-);
+/// kops's mock partition (and, in externalpolicies, a mock account) in the ARNs some
+/// inputs name, which no account can hold: those inputs run as a copy with the ARNs in the
+/// test account's partition and account.
+const MOCK_ARNS: [(&str, &str); 2] = [
+    (
+        "arn:aws-test:iam::123456789000:",
+        "arn:aws:iam::123456789012:",
+    ),
+    ("arn:aws-test:", "arn:aws:"),
+];
 
-/// The input to run: the fixture itself, or for externalpolicies a copy whose policy ARNs
-/// are in the test account.
-fn input_of(case: &str) -> String {
-    let path = case_dir(case).join("in-v1alpha2.yaml");
-    if case != "externalpolicies" {
-        return path.display().to_string();
-    }
-    let text = std::fs::read_to_string(&path).unwrap();
-    let copy = std::env::temp_dir().join("rolecall-kops136-externalpolicies.yaml");
-    std::fs::write(
-        &copy,
-        text.replace(MOCK_POLICY_ACCOUNT.0, MOCK_POLICY_ACCOUNT.1),
-    )
-    .unwrap();
-    copy.display().to_string()
+fn real_arns(text: &str) -> String {
+    MOCK_ARNS
+        .iter()
+        .fold(text.to_string(), |t, (mock, real)| t.replace(mock, real))
 }
 
-/// A managed policy ARN of kops's output as it is in the test account.
-fn policy_arn(arn: &str) -> String {
-    arn.replace(MOCK_POLICY_ACCOUNT.0, MOCK_POLICY_ACCOUNT.1)
-        .replace("arn:aws-test:", "arn:aws:")
+/// The input to run: the fixture itself, or a copy with real ARNs when it names mock ones.
+fn input_of(case: &str) -> String {
+    let path = case_dir(case).join("in-v1alpha2.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    if !text.contains("arn:aws-test:") {
+        return path.display().to_string();
+    }
+    let copy = std::env::temp_dir().join(format!("rolecall-kops136-{case}.yaml"));
+    std::fs::write(&copy, real_arns(&text)).unwrap();
+    copy.display().to_string()
 }
 
 async fn run_case(case: &str, zones: &BTreeMap<&str, String>) {
@@ -335,7 +347,6 @@ async fn kops_136_inputs_yield_kops_iam_byte_for_byte() {
     let skipped = [
         "lifecycle_phases",
         // tests/golden_kops136.rs KNOWN_GAPS
-        "complex",
         "existing_iam",
         "aws-lb-controller",
         "digit",
@@ -355,7 +366,7 @@ async fn kops_136_inputs_yield_kops_iam_byte_for_byte() {
         .filter(|c| !skipped.contains(&c.as_str()))
         .collect();
     cases.sort();
-    assert_eq!(cases.len(), 54);
+    assert_eq!(cases.len(), 55);
     for case in &cases {
         ensure_policies(case).await;
         run_case(case, &zones).await;

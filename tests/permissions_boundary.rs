@@ -21,7 +21,7 @@ const POWER_USER: &str = "arn:aws:iam::aws:policy/PowerUserAccess";
 fn bounded(desired: &DesiredState, arn: Option<&str>) -> DesiredState {
     let mut bounded = desired.clone();
     for role in &mut bounded.roles {
-        role.permissions_boundary = arn.map(str::to_string);
+        role.permissions_boundary = Some(arn.map(str::to_string));
     }
     bounded
 }

@@ -204,7 +204,7 @@ pub(super) fn plan_roles(desired: &DesiredState, actual: &ActualState, plan: &mu
                             trusted_principals(&role.trust_policy),
                         ),
                     ];
-                    if let Some(arn) = &role.permissions_boundary {
+                    if let Some(Some(arn)) = &role.permissions_boundary {
                         fields.push(FieldChange::value("PermissionsBoundary", arn));
                     }
                     Outcome::Missing(
@@ -214,7 +214,7 @@ pub(super) fn plan_roles(desired: &DesiredState, actual: &ActualState, plan: &mu
                             path: role.path.clone(),
                             trust_policy: role.trust_policy.clone(),
                             tags: role.tags.clone(),
-                            permissions_boundary: role.permissions_boundary.clone(),
+                            permissions_boundary: role.permissions_boundary.clone().flatten(),
                         },
                     )
                 }
@@ -252,14 +252,18 @@ fn trust_policy_part(
     ))
 }
 
-/// The role's permissions boundary, put or deleted as kops does when the spec's differs.
-/// An external role's is never compared: the spec does not describe a role it does not own
-/// (its `None` means "not said", not "must have none"), and such a role is only checked.
+/// The role's permissions boundary, put or deleted as kops 1.36 does when the spec's
+/// differs. Only where rolecall manages it; an external role's is never compared: the spec
+/// does not describe a role it does not own, and such a role is only checked.
 fn boundary_part(role: &DesiredRole, found: &ActualRole) -> Option<(Vec<FieldChange>, Operation)> {
-    if role.external || found.permissions_boundary == role.permissions_boundary {
+    let wanted = role
+        .permissions_boundary
+        .as_ref()
+        .filter(|_| !role.external)?;
+    if found.permissions_boundary == *wanted {
         return None;
     }
-    let operation = match &role.permissions_boundary {
+    let operation = match wanted {
         Some(arn) => Operation::PutRolePermissionsBoundary {
             role: role.name.clone(),
             arn: arn.clone(),
@@ -271,7 +275,7 @@ fn boundary_part(role: &DesiredRole, found: &ActualRole) -> Option<(Vec<FieldCha
     let field = FieldChange::optional(
         "PermissionsBoundary",
         found.permissions_boundary.as_ref(),
-        role.permissions_boundary.as_ref(),
+        wanted.as_ref(),
     );
     Some((vec![field], operation))
 }

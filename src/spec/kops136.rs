@@ -200,7 +200,7 @@ pub(super) fn read_cluster(c: &mut Checker, tree: &At<Tree>, name: &str) -> Kops
         use_service_account_external_permissions: r
             .bool("spec.iam.useServiceAccountExternalPermissions")
             .unwrap_or(false),
-        permissions_boundary: r.string("spec.iam.permissionsBoundary"),
+        permissions_boundary: r.policy_arn("spec.iam.permissionsBoundary"),
         external_policies: r.policy_lists("spec.externalPolicies"),
         cloud_labels: r.string_map("spec.cloudLabels"),
         load_balancer_controller: lbc,
@@ -241,12 +241,7 @@ pub(super) fn read_cluster(c: &mut Checker, tree: &At<Tree>, name: &str) -> Kops
 /// The kops 1.36 fields whose IAM rolecall does not build yet. Building the rest without
 /// them would leave permissions out (with service-account roles on, kops moves the addons'
 /// permissions off the control plane's policy), so each is refused at its place.
-const UNBUILT: [(&str, Option<&str>, &str); 6] = [
-    (
-        "spec.iam.permissionsBoundary",
-        None,
-        "kops 1.36 sets this permissions boundary on every role it makes",
-    ),
+const UNBUILT: [(&str, Option<&str>, &str); 5] = [
     (
         "spec.iam.useServiceAccountExternalPermissions",
         Some("true"),
@@ -359,6 +354,26 @@ impl<'t> Reader<'_, '_, 't> {
 
     fn string(&mut self, path: &str) -> Option<String> {
         self.scalar(path, "a string").map(|(s, _)| s)
+    }
+
+    /// A managed policy's ARN, such as a permissions boundary.
+    fn policy_arn(&mut self, path: &str) -> Option<String> {
+        let (arn, at) = self.scalar(path, "a managed policy ARN")?;
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let valid = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "iam"
+            && parts[5].starts_with("policy/")
+            && parts[5].len() > "policy/".len();
+        if !valid {
+            self.c.error(
+                at,
+                path,
+                format!("{arn:?} is not a managed policy ARN such as arn:aws:iam::123456789012:policy/boundary"),
+            );
+            return None;
+        }
+        Some(arn)
     }
 
     fn strings(&mut self, path: &str) -> Vec<String> {

@@ -127,6 +127,8 @@ pub fn group_role(
             trust_policy: ec2_trust.to_string(),
             tags: tags.clone(),
             managed_policies: Some(managed),
+            // kops 1.36 sets it, and removes one the spec no longer names.
+            permissions_boundary: Some(k.permissions_boundary.clone()),
             owned_only: false,
             lifecycle: Lifecycle::Sync,
             external: false,

@@ -10,7 +10,7 @@ const OTHER: &str = "arn:aws:iam::000000000000:policy/other-boundary";
 
 fn bounded(arn: Option<&str>) -> DesiredState {
     let mut state = desired(None);
-    state.roles[0].permissions_boundary = arn.map(str::to_string);
+    state.roles[0].permissions_boundary = Some(arn.map(str::to_string));
     state
 }
 
@@ -277,4 +277,14 @@ fn an_ignored_role_s_boundary_is_not_compared() {
         .filter(|id| id.kind == ResourceType::IamRole)
         .count();
     assert_eq!(roles, 1);
+}
+
+#[test]
+fn an_unmanaged_boundary_is_left_alone() {
+    // kops 1.10's roles and the pod roles: a boundary an organisation set stays.
+    let mut state = desired(None);
+    state.roles[0].permissions_boundary = None;
+    let plan = plan(&state, &account_with(Some(BOUNDARY)));
+    assert!(role_changes(&plan).is_empty(), "{plan:?}");
+    assert!(plan.drift.is_empty(), "{plan:?}");
 }

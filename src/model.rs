@@ -464,6 +464,8 @@ pub struct DesiredOidcProvider {
     pub url: String,
     pub client_ids: BTreeSet<String>,
     pub tags: Tags,
+    /// Sent when the provider is created (kops 1.36 sends two fixed ones); not compared.
+    pub thumbprints: Vec<String>,
     pub lifecycle: Lifecycle,
     pub external: bool,
 }

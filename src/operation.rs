@@ -68,6 +68,8 @@ pub enum Operation {
         url: String,
         client_ids: Vec<String>,
         tags: Tags,
+        /// None sent when empty: IAM no longer requires them.
+        thumbprints: Vec<String>,
     },
     AddClientIdToOpenIdConnectProvider {
         arn: String,

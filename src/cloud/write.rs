@@ -106,6 +106,7 @@ impl Cloud {
                 url,
                 client_ids,
                 tags,
+                thumbprints,
                 ..
             } => {
                 let req = self
@@ -113,6 +114,7 @@ impl Cloud {
                     .create_open_id_connect_provider()
                     .url(url)
                     .set_client_id_list(Some(client_ids.clone()))
+                    .set_thumbprint_list((!thumbprints.is_empty()).then(|| thumbprints.clone()))
                     .set_tags(Some(iam_tags(tags)));
                 self.write(op, req.send()).await
             }

@@ -253,7 +253,14 @@ pub fn add_pod_roles(
 
     remove_stale_grants(spec, ctx, state);
 
-    if !spec.service_account_permissions.is_empty() {
+    if let Some(k) = spec
+        .kops136
+        .as_ref()
+        .filter(|_| spec.generation.generation == crate::spec::Generation::Kops136)
+    {
+        // kops 1.36 makes its own service-account roles and provider, in its own form.
+        super::kops136::service_accounts::add(spec, k, ctx, state, &mut summary, &mut errors);
+    } else if !spec.service_account_permissions.is_empty() {
         match &spec.service_account_issuer_discovery {
             Some(discovery) => match issuer_url(&discovery.discovery_store, spec.region.as_deref())
             {
@@ -422,6 +429,7 @@ fn add_irsa(
         url: url.to_string(),
         client_ids: audiences.clone(),
         tags: ownership_tags(&spec.name),
+        thumbprints: Vec::new(),
         lifecycle: Lifecycle::Sync,
         external: false,
     });

@@ -114,6 +114,7 @@ pub(super) fn plan_oidc_providers(desired: &DesiredState, actual: &ActualState, 
                         url: provider.url.clone(),
                         client_ids: provider.client_ids.iter().cloned().collect(),
                         tags: provider.tags.clone(),
+                        thumbprints: provider.thumbprints.clone(),
                     },
                 ),
                 Some(have) => {

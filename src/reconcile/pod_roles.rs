@@ -5,11 +5,12 @@
 //! before any AWS call; and again, for real, once the account is known.
 
 use crate::cloud::Cloud;
+use crate::desired::kops136::{self, service_accounts};
 use crate::desired::pod_roles::{self, PodContext, PodRoleSummary};
 use crate::desired::{iam_name, partition_for_region};
 use crate::error::Error;
 use crate::model::DesiredState;
-use crate::spec::{ClusterSpec, InputErrors, InstanceRole};
+use crate::spec::{ClusterSpec, Generation, InputErrors, InstanceRole};
 
 /// The account of the first pass: any twelve digits make the same names and errors.
 const STAND_IN_ACCOUNT: &str = "000000000000";
@@ -50,30 +51,65 @@ pub async fn in_callers_account(
     desired: &mut DesiredState,
     base: BaseRoles,
 ) -> Result<PodRoleSummary, Error> {
-    let has_pod_roles =
+    let kops136_roles = cluster
+        .kops136
+        .as_ref()
+        .filter(|_| cluster.generation.generation == Generation::Kops136)
+        .is_some_and(|k| service_accounts::any(cluster, k));
+    // kube2iam, kiam and the 1.10 generation's IRSA roles trust or grant on base roles.
+    let needs_base_roles =
         cluster.pod_identity.is_some() || !cluster.service_account_permissions.is_empty();
+    let has_pod_roles = needs_base_roles || kops136_roles;
     let mut context = spec_context(cluster, "");
     if has_pod_roles {
         context.account_id = cloud.account_id().await?;
     }
     if base == BaseRoles::Resolved {
-        context.node_roles =
-            roles_of(cloud, cluster, desired, InstanceRole::Node, has_pod_roles).await?;
-        context.master_roles =
-            roles_of(cloud, cluster, desired, InstanceRole::Master, has_pod_roles).await?;
+        context.node_roles = roles_of(
+            cloud,
+            cluster,
+            desired,
+            InstanceRole::Node,
+            needs_base_roles,
+        )
+        .await?;
+        context.master_roles = roles_of(
+            cloud,
+            cluster,
+            desired,
+            InstanceRole::Master,
+            needs_base_roles,
+        )
+        .await?;
     }
     pod_roles::add_pod_roles(cluster, &context, desired).map_err(Error::PodRoles)
 }
 
 /// A context from the spec alone: its own node and master role names, and `account`.
 fn spec_context(cluster: &ClusterSpec, account: &str) -> PodContext {
-    let partition = partition_for_region(cluster.region.as_deref());
-    let roles = |role: InstanceRole| vec![(iam_name(role, &cluster.name), true)];
+    let arn_prefix = match cluster.generation.generation {
+        Generation::Kops110 => partition_for_region(cluster.region.as_deref())
+            .arn_prefix
+            .to_string(),
+        Generation::Kops136 => format!(
+            "arn:{}",
+            kops136::partition(cluster.region.as_deref().unwrap_or("")).0
+        ),
+    };
+    let roles = |role: InstanceRole| vec![(role_name(cluster, role), true)];
     PodContext {
         account_id: account.to_string(),
-        arn_prefix: partition.arn_prefix.to_string(),
+        arn_prefix,
         node_roles: roles(InstanceRole::Node),
         master_roles: roles(InstanceRole::Master),
+    }
+}
+
+/// The name of the role of an instance-group role, as the spec's kops generation names it.
+fn role_name(cluster: &ClusterSpec, role: InstanceRole) -> String {
+    match cluster.generation.generation {
+        Generation::Kops110 => iam_name(role, &cluster.name),
+        Generation::Kops136 => kops136::iam_name(role, &cluster.name),
     }
 }
 
@@ -92,7 +128,7 @@ async fn roles_of(
         .iter()
         .any(|ig| ig.role == role && ig.profile.is_none())
     {
-        roles.push((iam_name(role, &cluster.name), true));
+        roles.push((role_name(cluster, role), true));
     }
     for profile in desired
         .external_profiles

@@ -57,7 +57,7 @@ pub struct GroupSettings {
     pub warm_pool: Option<WarmPool>,
     /// `spec.manager: Karpenter`.
     pub karpenter_managed: bool,
-    /// `spec.rootVolume.encryption` with an `encryptionKey`.
+    /// `spec.rootVolumeEncryption` with a `rootVolumeEncryptionKey`.
     pub encrypted_root_with_key: bool,
 }
 
@@ -238,67 +238,15 @@ pub(super) fn read_cluster(c: &mut Checker, tree: &At<Tree>, name: &str) -> Kops
     }
 }
 
-/// The kops 1.36 fields whose IAM rolecall does not build yet. Building the rest without
-/// them would leave permissions out (with service-account roles on, kops moves the addons'
-/// permissions off the control plane's policy), so each is refused at its place.
-const UNBUILT: [(&str, Option<&str>, &str); 5] = [
-    (
-        "spec.iam.useServiceAccountExternalPermissions",
-        Some("true"),
-        "kops 1.36 moves the addons' permissions into service-account roles",
-    ),
-    (
-        "spec.iam.serviceAccountExternalPermissions",
-        None,
-        "kops 1.36 makes a service-account role for each entry",
-    ),
-    (
-        "spec.serviceAccountIssuerDiscovery.enableAWSOIDCProvider",
-        Some("true"),
-        "kops 1.36 makes the IAM OIDC provider",
-    ),
-    (
-        "spec.certManager.hostedZoneIDs",
-        None,
-        "kops 1.36 makes cert-manager a service-account role",
-    ),
-    (
-        "spec.karpenter.enabled",
-        Some("true"),
-        "kops 1.36 makes Karpenter a service-account role",
-    ),
-];
-
-pub(super) fn refuse_unbuilt(c: &mut Checker, tree: &At<Tree>) {
-    for (path, value, effect) in UNBUILT {
-        let Some((key, v)) = find(tree, path) else {
-            continue;
-        };
-        let hit = match (value, &v.value) {
-            (Some(want), Tree::Scalar(s)) => s == want,
-            (None, Tree::Null) => false,
-            (None, Tree::Seq(items)) => !items.is_empty(),
-            (None, _) => true,
-            _ => false,
-        };
-        if hit {
-            c.error(
-                key,
-                path,
-                format!("{effect}, which rolecall does not build yet; it refuses the spec rather than build the rest without them (see docs/kops-versions.md)"),
-            );
-        }
-    }
-}
-
 /// Reads an InstanceGroup document's tree.
 pub(super) fn read_group(c: &mut Checker, tree: &At<Tree>) -> GroupSettings {
     let mut r = Reader { c, tree };
     GroupSettings {
         warm_pool: r.warm_pool("spec.warmPool"),
         karpenter_managed: r.string("spec.manager").as_deref() == Some("Karpenter"),
-        encrypted_root_with_key: r.bool("spec.rootVolume.encryption") == Some(true)
-            && r.string("spec.rootVolume.encryptionKey")
+        // v1alpha2's flat names for kops's rootVolume.encryption and .encryptionKey.
+        encrypted_root_with_key: r.bool("spec.rootVolumeEncryption") == Some(true)
+            && r.string("spec.rootVolumeEncryptionKey")
                 .is_some_and(|k| !k.is_empty()),
     }
 }

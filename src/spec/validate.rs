@@ -191,7 +191,6 @@ pub fn validate_documents_as(
         let mut settings = kops136::read_cluster(&mut c, &doc.tree, name.map_or("", |n| &n.value));
         settings.groups = group_settings;
         refuse_legacy(&mut c, &doc.tree);
-        kops136::refuse_unbuilt(&mut c, &doc.tree);
         kops136_spec = Some(settings);
     }
 

@@ -11,6 +11,7 @@ pub(crate) mod additional;
 pub(crate) mod builder;
 pub(crate) mod policy;
 pub(crate) mod s3;
+pub mod service_accounts;
 
 use std::collections::BTreeSet;
 

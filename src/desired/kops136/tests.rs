@@ -43,3 +43,53 @@ fn cloud_labels_join_and_may_overwrite_the_tags() {
     assert_eq!(tags["kubernetes.io/cluster/c"], "owned");
     assert_eq!(tags["KubernetesCluster"], "c");
 }
+
+mod service_accounts {
+    use super::super::service_accounts::{issuer, role_name};
+    use crate::spec::{parse_documents_as, Generation, SourceFile};
+
+    fn spec(lines: &str) -> crate::spec::ClusterSpec {
+        let text = format!("apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: c.example.com\nspec:\n  cloudProvider: aws\n  kubernetesVersion: 1.31.0\n  configBase: s3://b/c.example.com\n{lines}---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\nspec:\n  role: Node\n");
+        parse_documents_as(
+            &[SourceFile {
+                path: "c.yaml".into(),
+                text,
+            }],
+            Some(Generation::Kops136),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn names_write_a_star_as_wildcard_and_truncate() {
+        assert_eq!(
+            role_name("app", "test-*", "c.example.com"),
+            "app.test-wildcard.sa.c.example.com"
+        );
+        let long = role_name(
+            "aws-load-balancer-controller",
+            "kube-system",
+            "a-very-long-cluster-name.example.com",
+        );
+        assert_eq!(long.len(), 64);
+    }
+
+    #[test]
+    fn the_issuer_is_written_then_the_store_then_the_internal_api() {
+        let s = spec("");
+        assert_eq!(
+            issuer(&s, s.kops136.as_ref().unwrap()).unwrap(),
+            "https://api.internal.c.example.com"
+        );
+        let s = spec("  serviceAccountIssuerDiscovery:\n    discoveryStore: memfs://discovery.example.com/c\n");
+        assert_eq!(
+            issuer(&s, s.kops136.as_ref().unwrap()).unwrap(),
+            "https://discovery.example.com/c"
+        );
+        let s = spec("  kubeAPIServer:\n    serviceAccountIssuer: https://issuer.example.com\n  serviceAccountIssuerDiscovery:\n    discoveryStore: memfs://discovery.example.com/c\n");
+        assert_eq!(
+            issuer(&s, s.kops136.as_ref().unwrap()).unwrap(),
+            "https://issuer.example.com"
+        );
+    }
+}

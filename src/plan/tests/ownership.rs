@@ -100,6 +100,7 @@ fn irsa_desired() -> DesiredState {
         url: "https://issuer.example.com".into(),
         client_ids: ["amazonaws.com".to_string(), "sts".to_string()].into(),
         tags: owned_by("c"),
+        thumbprints: Vec::new(),
         lifecycle: Lifecycle::Sync,
         external: false,
     });

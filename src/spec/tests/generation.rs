@@ -98,7 +98,7 @@ fn facts_of_both_releases_are_refused_naming_both() {
 }
 
 #[test]
-fn kops_136_refuses_legacy_iam_and_what_rolecall_does_not_build() {
+fn kops_136_refuses_legacy_iam() {
     let legacy =
         with_cluster("  kubernetesVersion: 1.31.0\n").replace("legacy: false", "legacy: true");
     let e = parse_documents_as(
@@ -114,8 +114,6 @@ fn kops_136_refuses_legacy_iam_and_what_rolecall_does_not_build() {
         e.starts_with("c.yaml:9:13: spec.iam.legacy: legacy IAM was removed in kops 1.19"),
         "{e}"
     );
-    let e = refusal("  kubernetesVersion: 1.31.0\n  karpenter:\n    enabled: true\n");
-    assert!(e.starts_with("cluster.yaml:18:5: spec.karpenter.enabled: kops 1.36 makes Karpenter a service-account role, which rolecall does not build yet"), "{e}");
 }
 
 #[test]

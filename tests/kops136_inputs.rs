@@ -4,7 +4,8 @@
 //! trust policy, inline policies, managed attachments, tags and instance profile, and each
 //! must be kops's, byte for byte: the documents of kops's Terraform output (without the
 //! newline kops's golden writer adds), with kops's mock partition `aws-test` read as `aws`
-//! and its mock hosted zones as LocalStack's. A second run must send no write. The inputs
+//! and its mock hosted zones as LocalStack's. A second run, reading the account in bulk
+//! where the first read it object by object, must send no write. The inputs
 //! run verbatim, except those that name ARNs in kops's mock partition (managed policies,
 //! a permissions boundary), which LocalStack refuses as IAM does: they run as a copy with
 //! those ARNs in the test account.
@@ -383,8 +384,11 @@ async fn run_case(case: &str, zones: &BTreeMap<&str, String>) {
     applied.assert_code(0);
     assert_account_has_kops_iam(case, zones).await;
 
+    // The second run reads in bulk (GetAccountAuthorizationDetails) where the first read
+    // object by object: both must see kops's IAM alike.
     proxy.clear();
-    let again = rolecall_with_env(&proxy.endpoint, &args, &env).await;
+    let bulk = [&args[..], &["--fetch", "bulk"]].concat();
+    let again = rolecall_with_env(&proxy.endpoint, &bulk, &env).await;
     again.assert_code(0);
     assert_eq!(again.last_line(), NO_CHANGES, "{case}: {again:?}");
     let writes = proxy.writes();

@@ -1,13 +1,14 @@
-//! Role permissions boundaries against a real LocalStack. The spec cannot ask for one yet,
-//! so the test sets it on the desired state rolecall's library builds from the spec, and
-//! reads, plans and applies through the library (`Cloud` behind the recording proxy, both
-//! fetch strategies); the account is checked with the tests' own IAM client. Last, the binary
-//! with the spec (which has no boundary) removes the boundaries, and a boundary deleted from
-//! a role that is gone counts as done.
+//! Role permissions boundaries against a real LocalStack. The test sets them on the desired
+//! state rolecall's library builds from a kops 1.10 spec, and reads, plans and applies
+//! through the library (`Cloud` behind the recording proxy, both fetch strategies); the
+//! account is checked with the tests' own IAM client. The binary on that spec (kops 1.10
+//! never manages a boundary) leaves them alone; a state that manages them and names none
+//! removes them; and a boundary deleted from a role that is gone counts as done.
+//! (tests/kops136_inputs.rs covers `spec.iam.permissionsBoundary` of kops 1.36 end to end.)
 
 mod common;
 
-use common::cluster::Cluster;
+use common::cluster::{Cluster, NO_CHANGES};
 use common::iam_client;
 use common::spec::ClusterYaml;
 use rolecall::cloud::{Cloud, ConnectOptions, FetchStrategy};
@@ -161,24 +162,24 @@ async fn a_boundary_is_created_with_the_role_changed_drifts_and_is_removed() {
         );
     }
 
-    // The spec has none: the binary deletes them, then has nothing left to do.
+    // kops 1.10's IAM never manages a boundary: the binary, on this kops 1.10 spec, leaves
+    // the ones the roles have alone.
     c.proxy.clear();
     let run = c.dry_run().await;
     run.assert_code(0);
-    run.assert_stdout_has(&format!(
-        "  IAMRole/{}\n  \tPermissionsBoundary \t {POWER_USER} -> (none)\n",
-        c.role("nodes")
-    ));
+    assert_eq!(run.plan_text(), format!("{NO_CHANGES}\n"), "{run:?}");
     c.assert_no_writes();
-    let run = c.apply().await;
-    run.assert_code(0);
-    run.assert_stdout_has(&format!(
-        "DeleteRolePermissionsBoundary IAMRole/{}\n",
-        c.role("nodes")
-    ));
+    assert_boundaries(&roles, Some(POWER_USER)).await;
+
+    // Where the generation manages it (kops 1.36) and the spec names none, they go.
+    let none = bounded(&spec, None);
+    let removal = plan_both(&cloud, &none).await;
+    assert_eq!(operations(&removal), ["DeleteRolePermissionsBoundary"; 3]);
+    c.proxy.clear();
+    apply(&cloud, &removal).await;
     assert_eq!(c.proxy.writes(), ["DeleteRolePermissionsBoundary"; 3]);
     assert_boundaries(&roles, None).await;
-    c.apply_again_quietly().await;
+    assert!(!plan_both(&cloud, &none).await.has_changes());
 
     // Deleting the boundary of a role that is gone: IAM answers NoSuchEntity, which for
     // this call means done.

@@ -93,3 +93,48 @@ mod service_accounts {
         );
     }
 }
+
+mod generation_wide {
+    use crate::desired::desired_state;
+    use crate::spec::{parse_documents_as, Generation, InstanceRole, SourceFile};
+
+    const SPEC: &str = "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: c.example.com\nspec:\n  cloudProvider: aws\n  kubernetesVersion: 1.34.2\n  configBase: s3://b/c.example.com\n  dnsZone: Z1\n  subnets:\n  - name: a\n    zone: eu-west-1a\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: cp\nspec:\n  role: ControlPlane\n---\napiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\nspec:\n  role: Node\n  iam:\n    profile: arn:aws:iam::123456789012:instance-profile/their-nodes\n";
+
+    #[test]
+    fn an_existing_profile_is_checked_against_kops_136_documents() {
+        let spec = parse_documents_as(
+            &[SourceFile {
+                path: "c.yaml".into(),
+                text: SPEC.into(),
+            }],
+            None,
+        )
+        .unwrap();
+        assert_eq!(spec.generation.generation, Generation::Kops136);
+        let state = desired_state(&spec).unwrap();
+        // The control plane is rolecall's, the nodes' profile someone else's.
+        assert_eq!(
+            state
+                .roles
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+            ["masters.c.example.com"]
+        );
+        let [external] = state.external_profiles.as_slice() else {
+            panic!("{:?}", state.external_profiles)
+        };
+        let k = spec.kops136.as_ref().unwrap();
+        let ctx = super::super::Context {
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+            hosted_zone_id: Some("Z1".into()),
+        };
+        assert_eq!(
+            external.expected_policy,
+            super::super::role_policy(&spec, k, &ctx, InstanceRole::Node).unwrap()
+        );
+        assert!(external.expected_policy.starts_with("{\n  \"Statement\""));
+        assert_eq!(external.expected_trust_policy, state.roles[0].trust_policy);
+    }
+}

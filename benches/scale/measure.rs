@@ -96,6 +96,10 @@ impl Bench {
         if yes {
             args.push("--yes".into());
         }
+        // SCALE_KOPS_VERSION=1.36 builds the same cluster as kops 1.36 would.
+        if let Ok(version) = std::env::var("SCALE_KOPS_VERSION") {
+            args.extend(["--kops-version".into(), version]);
+        }
         proxy.take_counts();
         let (bin, dir) = (
             self.bin.clone(),

@@ -206,10 +206,7 @@ pub async fn reconcile(
     );
     let mut plan = plan::plan(&desired, &actual?);
     let kops_policies = InstanceRole::ALL
-        .map(|r| match cluster.generation.generation {
-            spec::Generation::Kops110 => desired::iam_name(r, &cluster.name),
-            spec::Generation::Kops136 => desired::kops136::iam_name(r, &cluster.name),
-        })
+        .map(|r| desired::group_role_name(&cluster, r))
         .into_iter()
         .collect();
     lint::add_to_plan(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::desired::iam_name;
+use crate::desired::group_role_name;
 use crate::spec::ClusterSpec;
 
 /// A running instance of the cluster, as EC2 describes it.
@@ -34,7 +34,7 @@ pub fn expected_profiles(spec: &ClusterSpec) -> BTreeMap<String, String> {
         .map(|ig| {
             let profile = match &ig.profile {
                 Some(arn) => profile_name(arn).to_string(),
-                None => iam_name(ig.role, &spec.name),
+                None => group_role_name(spec, ig.role),
             };
             (ig.name.clone(), profile)
         })

@@ -47,6 +47,15 @@ pub fn iam_name(role: InstanceRole, cluster: &str) -> String {
     format!("{}.{cluster}", role.iam_prefix())
 }
 
+/// The name of an instance-group role's IAM, as the spec's kops generation names it (kops
+/// 1.36 truncates long names).
+pub fn group_role_name(spec: &ClusterSpec, role: InstanceRole) -> String {
+    match spec.generation.generation {
+        crate::spec::Generation::Kops110 => iam_name(role, &spec.name),
+        crate::spec::Generation::Kops136 => kops136::iam_name(role, &spec.name),
+    }
+}
+
 /// The tags that mark what rolecall created for a cluster.
 pub fn ownership_tags(cluster: &str) -> Tags {
     Tags::from([

@@ -7,7 +7,7 @@
 use crate::cloud::Cloud;
 use crate::desired::kops136::{self, service_accounts};
 use crate::desired::pod_roles::{self, PodContext, PodRoleSummary};
-use crate::desired::{iam_name, partition_for_region};
+use crate::desired::{group_role_name, partition_for_region};
 use crate::error::Error;
 use crate::model::DesiredState;
 use crate::spec::{ClusterSpec, Generation, InputErrors, InstanceRole};
@@ -96,20 +96,12 @@ fn spec_context(cluster: &ClusterSpec, account: &str) -> PodContext {
             kops136::partition(cluster.region.as_deref().unwrap_or("")).0
         ),
     };
-    let roles = |role: InstanceRole| vec![(role_name(cluster, role), true)];
+    let roles = |role: InstanceRole| vec![(group_role_name(cluster, role), true)];
     PodContext {
         account_id: account.to_string(),
         arn_prefix,
         node_roles: roles(InstanceRole::Node),
         master_roles: roles(InstanceRole::Master),
-    }
-}
-
-/// The name of the role of an instance-group role, as the spec's kops generation names it.
-fn role_name(cluster: &ClusterSpec, role: InstanceRole) -> String {
-    match cluster.generation.generation {
-        Generation::Kops110 => iam_name(role, &cluster.name),
-        Generation::Kops136 => kops136::iam_name(role, &cluster.name),
     }
 }
 
@@ -128,7 +120,7 @@ async fn roles_of(
         .iter()
         .any(|ig| ig.role == role && ig.profile.is_none())
     {
-        roles.push((role_name(cluster, role), true));
+        roles.push((group_role_name(cluster, role), true));
     }
     for profile in desired
         .external_profiles

@@ -64,7 +64,7 @@ fn control_plane(
             node_termination_handler_sqs(p);
         }
     }
-    common_tail(k, p, true);
+    common_tail(k, p);
     Ok(())
 }
 
@@ -78,7 +78,7 @@ fn api_server(
     nodeup(k, p, warm_pool);
     s3::add_s3_permissions(spec, k, p, s3::Reader::ApiServer)?;
     kms(p, k.encryption_config);
-    common_tail(k, p, true);
+    common_tail(k, p);
     Ok(())
 }
 
@@ -120,7 +120,7 @@ fn node(
 }
 
 /// The end of the control plane's and the API servers' policies: registry, CNI.
-fn common_tail(k: &Kops136Spec, p: &mut Policy, cilium: bool) {
+fn common_tail(k: &Kops136Spec, p: &mut Policy) {
     if k.allow_container_registry {
         ecr(p);
     }
@@ -130,7 +130,7 @@ fn common_tail(k: &Kops136Spec, p: &mut Policy, cilium: bool) {
     if k.networking.amazon_vpc {
         amazon_vpc_cni(p);
     }
-    if cilium && k.networking.cilium_eni {
+    if k.networking.cilium_eni {
         cilium_eni(p);
     }
     if k.calico_src_dst_check() {

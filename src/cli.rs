@@ -47,6 +47,13 @@ fn error_text(error: &Error) -> String {
             .collect(),
         // Set apart from the apply's progress lines above it.
         Error::ApplyStopped { .. } => format!("\nError: {error}\n"),
+        Error::NewAccess(widening) => {
+            let mut text = format!("Error: {error}\n");
+            for (id, what) in widening {
+                text.push_str(&format!("  {id}: {what}\n"));
+            }
+            text
+        }
         _ => format!("Error: {error}\n"),
     }
 }
@@ -107,6 +114,25 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
     let mut stdout = std::io::stdout();
     if !json {
         let _ = write!(stdout, "{}", render::render_body(&outcome, style()));
+    }
+    if args.deny_new_access {
+        let widening: Vec<(String, String)> = outcome
+            .widening()
+            .into_iter()
+            .map(|(change, diff)| {
+                let what = crate::access::summary(diff, &crate::access::expand);
+                (change.id.to_string(), what)
+            })
+            .collect();
+        if !widening.is_empty() {
+            let ending = if json {
+                render::json::render(&outcome, None)
+            } else {
+                String::new()
+            };
+            let _ = write!(stdout, "{ending}");
+            return Err(Error::NewAccess(widening));
+        }
     }
     let report = if args.yes && outcome.may_apply() {
         let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();

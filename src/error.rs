@@ -45,6 +45,10 @@ pub enum Error {
         applied: usize,
         not_started: usize,
     },
+    /// `--deny-new-access`, and these changes may grant access: `Type/name` and what each
+    /// adds.
+    #[error("--deny-new-access: {} change(s) may grant new access; nothing was written", .0.len())]
+    NewAccess(Vec<(String, String)>),
     /// `--calls-json` could not be written.
     #[error("cannot write {}: {source}", path.display())]
     CallsJson {

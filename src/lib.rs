@@ -5,6 +5,7 @@
 //! [`cli`] prints it. Everything but `cloud`, `apply`, `reconcile` and `cli` is pure, and
 //! only `cloud` talks to AWS. docs/architecture.md is the map.
 
+pub mod access;
 pub mod annotations;
 pub mod apply;
 pub mod cli;

@@ -163,12 +163,25 @@ pub struct Outcome {
     pub stale: Vec<StaleInstance>,
     /// The kops release whose IAM the plan builds, and why.
     pub generation: spec::Chosen,
+    /// The access each change adds and removes, in the order of `plan.changes`.
+    pub access: Vec<Option<crate::access::AccessDiff>>,
 }
 
 impl Outcome {
     /// `--yes` writes only a plan that has changes and no errors.
     pub fn may_apply(&self) -> bool {
         self.plan.has_changes() && self.plan.errors.is_empty()
+    }
+
+    /// The changes that may grant access they did not, with what they add: what
+    /// `--deny-new-access` refuses.
+    pub fn widening(&self) -> Vec<(&crate::plan::Change, &crate::access::AccessDiff)> {
+        self.plan
+            .changes
+            .iter()
+            .zip(&self.access)
+            .filter_map(|(c, a)| a.as_ref().filter(|a| a.widens()).map(|a| (c, a)))
+            .collect()
     }
 }
 
@@ -216,12 +229,14 @@ pub async fn reconcile(
         &kops_policies,
     );
     tracing::debug!(target: LOG_TARGET, calls = ?cloud.call_counts(), "read the account");
+    let access = crate::access::analyze(&plan);
     Ok(Outcome {
         cluster: cluster.name,
         plan,
         pods,
         stale,
         generation: cluster.generation,
+        access,
     })
 }
 

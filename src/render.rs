@@ -9,6 +9,7 @@ pub mod json;
 
 use similar::TextDiff;
 
+use crate::access::AccessDiff;
 use crate::apply::ApplyReport;
 use crate::desired::pod_roles::PodRoleSummary;
 use crate::plan::{Change, ChangeKind, FieldChange, Plan, Problem};
@@ -51,7 +52,7 @@ pub fn render_body(outcome: &Outcome, style: Style) -> String {
     format!(
         "{}{}{}{}",
         generation_header(&outcome.generation),
-        render_changes(&outcome.plan, style),
+        render_changes(&outcome.plan, &outcome.access, style),
         pod_role_notes(&outcome.pods),
         rolling::render(&outcome.stale)
     )
@@ -75,7 +76,7 @@ pub fn render_ending(plan: &Plan, report: Option<&ApplyReport>) -> String {
 }
 
 /// The plan's body: the change sections and the plan's errors, without the closing line.
-fn render_changes(plan: &Plan, style: Style) -> String {
+fn render_changes(plan: &Plan, access: &[Option<AccessDiff>], style: Style) -> String {
     let mut out = String::new();
     for (kind, title) in [
         (ChangeKind::Create, "Will create resources:"),
@@ -92,6 +93,7 @@ fn render_changes(plan: &Plan, style: Style) -> String {
         }
         out.push('\n');
     }
+    render_access(&mut out, plan, access, style);
     if !plan.drift.is_empty() {
         let _ = writeln!(out, "Drift in objects rolecall only checks (not changed):");
         for d in &plan.drift {
@@ -112,6 +114,31 @@ fn render_changes(plan: &Plan, style: Style) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One line per change that grants or takes away access (docs/access.md), widening ones
+/// in colour.
+fn render_access(out: &mut String, plan: &Plan, access: &[Option<AccessDiff>], style: Style) {
+    let lines: Vec<(&Change, &AccessDiff)> = plan
+        .changes
+        .iter()
+        .zip(access)
+        .filter_map(|(c, a)| a.as_ref().map(|a| (c, a)))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Access:");
+    for (change, diff) in lines {
+        let text = crate::access::summary(diff, &crate::access::expand);
+        let text = if diff.widens() {
+            style.paint("33", &text)
+        } else {
+            text
+        };
+        let _ = writeln!(out, "  {}\t{}", change.id, text);
+    }
+    out.push('\n');
 }
 
 fn problems(out: &mut String, title: &str, color: &str, list: &[Problem], style: Style) {

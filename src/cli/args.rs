@@ -114,6 +114,12 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Refuse a plan that may grant any access it did not (exit 1, nothing written), and
+    /// name the changes that widen it: a CI gate like Access Analyzer's CheckNoNewAccess,
+    /// offline. See docs/access.md.
+    #[arg(long)]
+    pub deny_new_access: bool,
+
     /// The ID of the cluster's Route53 hosted zone (`Z1D633PJN98FT9` or
     /// `/hostedzone/Z1D633PJN98FT9`), used instead of spec.dnsZone and without looking the
     /// zone up in Route53. Gossip clusters (`.k8s.local`) have no zone and ignore it.

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::access::AccessDiff;
 use crate::apply::ApplyReport;
 use crate::plan::{ChangeKind, FieldChange, Problem};
 use crate::reconcile::Outcome;
@@ -22,6 +23,23 @@ fn problems(list: &[Problem]) -> Value {
     list.iter()
         .map(|p| json!({"id": p.id.to_string(), "message": p.message}))
         .collect()
+}
+
+/// What a change grants and takes away, one action per entry; `null` for a change about no
+/// access.
+fn access_of(diff: Option<&AccessDiff>) -> Value {
+    let Some(d) = diff else {
+        return Value::Null;
+    };
+    let expand = &crate::access::expand;
+    json!({
+        "widens": d.widens(),
+        "added": crate::access::entries(&d.added, expand),
+        "removed": crate::access::entries(&d.removed, expand),
+        "principals_added": d.principals_added,
+        "principals_removed": d.principals_removed,
+        "may_add": d.may_add,
+    })
 }
 
 fn action(kind: ChangeKind) -> &'static str {
@@ -49,11 +67,14 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
         pods,
         stale,
         generation,
+        access,
     } = outcome;
+    let none = None;
     let changes: Vec<Value> = plan
         .changes
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             json!({
                 "id": c.id.to_string(),
                 "type": c.id.kind.name(),
@@ -62,6 +83,7 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
                 "operation": c.operation.action(),
                 "stage": c.stage,
                 "fields": fields(&c.fields),
+                "access": access_of(access.get(i).unwrap_or(&none).as_ref()),
             })
         })
         .collect();

@@ -263,6 +263,7 @@ fn a_dry_run_prints_the_plan_then_the_kiam_note_then_the_instances_to_roll() {
             expected: "nodes.c".into(),
         }],
         generation: crate::spec::Chosen::default(),
+        access: Vec::new(),
     };
     let expected = "Will create resources:
   IAMInstanceProfile/nodes.c

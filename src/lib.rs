@@ -7,6 +7,7 @@
 
 pub mod annotations;
 pub mod apply;
+pub mod catalogue;
 pub mod cli;
 pub mod cloud;
 pub mod desired;

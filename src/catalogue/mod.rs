@@ -48,7 +48,10 @@ fn parse(data: &'static str) -> Catalogue {
         .and_then(|s| s.split(" (").next())
         .unwrap_or("unknown");
     let mut entries = Vec::new();
-    for line in data.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in data
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let mut words = line.split(' ');
         let (Some(prefix), Some(letter)) = (words.next(), words.next()) else {
             continue;
@@ -296,7 +299,10 @@ mod tests {
     fn nearest_suggests_only_a_close_known_action() {
         assert_eq!(nearest("s3:GetObjcet"), Some("s3:GetObject"));
         assert_eq!(nearest("S3:getobjectt"), Some("s3:GetObject"));
-        assert_eq!(nearest("ec2:DescribeInstance"), Some("ec2:DescribeInstances"));
+        assert_eq!(
+            nearest("ec2:DescribeInstance"),
+            Some("ec2:DescribeInstances")
+        );
         assert_eq!(nearest("s4:GetObject"), Some("s3:GetObject"));
         assert_eq!(nearest("iam:PasRole"), Some("iam:PassRole"));
         assert_eq!(nearest("s3:GetObject"), None, "known");
@@ -313,7 +319,10 @@ mod tests {
         assert_eq!(access_level("s3:GetObject"), Some("Read"));
         assert_eq!(access_level("s3:putobject"), Some("Write"));
         assert_eq!(access_level("s3:ListAllMyBuckets"), Some("List"));
-        assert_eq!(access_level("iam:PutRolePolicy"), Some("Permissions management"));
+        assert_eq!(
+            access_level("iam:PutRolePolicy"),
+            Some("Permissions management")
+        );
         assert_eq!(access_level("ec2:CreateTags"), Some("Tagging"));
         assert_eq!(access_level("s3:Nope"), None);
     }

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod annotations;
 pub mod apply;
+pub mod catalogue;
 pub mod cli;
 pub mod cloud;
 pub mod desired;

@@ -145,7 +145,7 @@ pub struct Settings {
     /// `--lifecycle-overrides`, parsed.
     pub overrides: Overrides,
     pub fetch: FetchStrategy,
-    /// `--strict`: the security lint's findings are errors.
+    /// `--strict`: the lint's findings (security patterns, unknown actions) are errors.
     pub strict: bool,
     /// `--dns-zone-id`: the hosted zone's ID, instead of the spec's `dnsZone` or a lookup.
     pub dns_zone_id: Option<String>,

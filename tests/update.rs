@@ -329,6 +329,28 @@ async fn the_security_lint_warns_and_strict_refuses_to_write() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_action_is_named_with_the_nearest_and_strict_refuses_it() {
+    let c = Cluster::new("lint-typo", |n| {
+        ClusterYaml::new(n).with_node_policy(
+            r#"[{"Effect": "Allow", "Action": ["s3:GetObjcet"], "Resource": "arn:aws:s3:::b/*"}]"#,
+        )
+    })
+    .await;
+    let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
+    let dry = c.dry_run().await;
+    dry.assert_code(0);
+    dry.assert_stdout_has(&format!(
+        "Warnings:\n  {additional}\n  \tlint: unknown action s3:GetObjcet; did you mean s3:GetObject?\n"
+    ));
+    let strict = c.run(&["--yes", "--strict"]).await;
+    strict.assert_code(1);
+    strict.assert_stdout_has(&format!(
+        "Errors:\n  {additional}\n  \tlint: unknown action s3:GetObjcet"
+    ));
+    c.assert_no_writes();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn strict_refuses_allow_with_not_action() {
     // Everything but IAM is almost everything: the lint must not read it as harmless.
     let c = Cluster::new("lint-notaction", |n| {

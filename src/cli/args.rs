@@ -109,8 +109,8 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// Make the security lint's findings errors (nothing is applied), except on the
-    /// policies kops itself generates.
+    /// Make the lint's findings (security patterns, unknown actions) errors (nothing is
+    /// applied), except on the policies kops itself generates.
     #[arg(long)]
     pub strict: bool,
 

@@ -326,8 +326,7 @@ fn trust_diff(old: Option<&str>, new: Option<&str>, diff: &mut AccessDiff) {
 
 /// The catalogue's expansion of an action pattern.
 pub fn expand(pattern: &str) -> Vec<&'static str> {
-    let _ = pattern;
-    Vec::new()
+    crate::catalogue::matching(pattern)
 }
 
 /// The actions a pattern stands for, through `expand` (the catalogue); a pattern the

@@ -1,7 +1,7 @@
 //! Reading the actual state behind one seam: the strategy (per object or bulk), what to
 //! read of each role, the external profiles first, and the reads both strategies share.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::task::JoinSet;
 
@@ -189,7 +189,24 @@ impl Cloud {
 struct WantedRole {
     read_role: bool,
     attachments: bool,
+    /// The spec keeps the attachments exact (a refused list is then an error, not drift
+    /// left unknown).
+    exact_attachments: bool,
+    /// The names of all its inline policies, and the documents of those the desired state
+    /// does not name: a role rolecall manages (not external, not ignored), for drift.
+    all_policies: bool,
+    /// The desired policies to read (not ignored).
     policies: Vec<String>,
+    /// Every policy the desired state names on it, ignored ones included: not extras.
+    named: BTreeSet<String>,
+}
+
+impl WantedRole {
+    /// Whether a policy found on the role is to be read: a desired one that is not
+    /// ignored, or one the desired state does not name at all.
+    fn reads(&self, policy: &str) -> bool {
+        self.policies.iter().any(|p| p == policy) || !self.named.contains(policy)
+    }
 }
 
 /// A role of the account that is a pod role of this cluster's (by its name) the spec no
@@ -209,18 +226,19 @@ fn wanted_roles(desired: &DesiredState) -> BTreeMap<String, WantedRole> {
     {
         let w = wanted.entry(role.name.clone()).or_default();
         w.read_role = true;
-        w.attachments = role.managed_policies.is_some() && role.lifecycle != Lifecycle::Ignore;
+        // A role rolecall manages is read whole, for drift: every inline policy and
+        // attachment, also where the spec leaves attachments alone.
+        w.all_policies = !role.external && role.lifecycle != Lifecycle::Ignore;
+        w.exact_attachments =
+            role.managed_policies.is_some() && role.lifecycle != Lifecycle::Ignore;
+        w.attachments = w.exact_attachments || w.all_policies;
     }
-    for rp in desired
-        .role_policies
-        .iter()
-        .filter(|p| p.lifecycle != Lifecycle::Ignore)
-    {
-        wanted
-            .entry(rp.role.clone())
-            .or_default()
-            .policies
-            .push(rp.name.clone());
+    for rp in &desired.role_policies {
+        let w = wanted.entry(rp.role.clone()).or_default();
+        w.named.insert(rp.name.clone());
+        if rp.lifecycle != Lifecycle::Ignore {
+            w.policies.push(rp.name.clone());
+        }
     }
     wanted
 }

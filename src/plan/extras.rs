@@ -8,8 +8,8 @@ use super::compare::{route, Outcome};
 use super::value::{Drift, FieldChange, Plan};
 use super::PlanOptions;
 use crate::model::{
-    ActualRole, ActualState, DesiredRole, DesiredState, Lifecycle, Owner, ResourceId,
-    ResourceType, Tags,
+    ActualRole, ActualState, DesiredRole, DesiredState, Lifecycle, Owner, ResourceId, ResourceType,
+    Tags,
 };
 use crate::operation::Operation;
 
@@ -21,7 +21,11 @@ pub(super) fn plan_extras(
     options: PlanOptions,
     plan: &mut Plan,
 ) {
-    for role in desired.roles.iter().filter(|r| managed(r.lifecycle, r.external)) {
+    for role in desired
+        .roles
+        .iter()
+        .filter(|r| managed(r.lifecycle, r.external))
+    {
         if actual.denied.contains_key(&role.id()) {
             continue;
         }
@@ -201,7 +205,7 @@ fn extra_inline_policies(
             FieldChange::value("Role", &role.name),
             FieldChange::document("PolicyDocument", document.map(String::as_str), None),
         ];
-        let lifecycle = extra_lifecycle(desired, role, found, &id);
+        let lifecycle = extra_lifecycle(desired, role, found);
         if lifecycle == Lifecycle::Ignore {
             plan.ignored.push(id);
             continue;
@@ -224,28 +228,22 @@ fn extra_inline_policies(
     }
 }
 
-/// An extra policy's lifecycle: its object override, else its type's, else its role's; but
+/// An extra policy's lifecycle: its type's override, else its role's; but
 /// only checked when the role is (another cluster's, someone else's pod role) or when this
 /// cluster's ownership is not proven by tags (a pod role needs the owned tag; an
 /// instance-group role without any cluster's tags is kops's, so managed).
-fn extra_lifecycle(
-    desired: &DesiredState,
-    role: &DesiredRole,
-    found: &ActualRole,
-    id: &ResourceId,
-) -> Lifecycle {
+fn extra_lifecycle(desired: &DesiredState, role: &DesiredRole, found: &ActualRole) -> Lifecycle {
     let proven = match Owner::of(&found.tags, &desired.cluster) {
         Owner::This => true,
         Owner::Unmarked => !role.owned_only,
         Owner::Other(_) => false,
     };
-    let overrides = &desired.overrides;
-    let chosen = overrides
-        .by_object
-        .get(id)
-        .or_else(|| overrides.by_type.get(&ResourceType::IamRolePolicy))
-        .copied()
-        .unwrap_or(role.lifecycle);
+    // Not an object override: those are checked against the spec before the account is
+    // read, and an extra policy's name is known only after.
+    let chosen = match desired.overrides.by_type.get(&ResourceType::IamRolePolicy) {
+        Some(&by_type) if role.lifecycle != Lifecycle::Ignore => by_type,
+        _ => role.lifecycle,
+    };
     if chosen.writes() && !proven {
         Lifecycle::ExistsAndWarnIfChanges
     } else {

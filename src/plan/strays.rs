@@ -120,16 +120,7 @@ pub(super) fn check_object_overrides(
             }
             _ => false,
         });
-        // An inline policy on a role of the spec that the spec does not name.
-        let extra = id.kind == ResourceType::IamRolePolicy
-            && desired.roles.iter().any(|d| {
-                actual
-                    .roles
-                    .get(&d.name)
-                    .and_then(|r| r.inline_policies.as_ref())
-                    .is_some_and(|names| names.contains(&id.name))
-            });
-        if !stray && !extra && !desired.contains(id) {
+        if !stray && !desired.contains(id) {
             plan.errors.push(Problem {
                 id: id.clone(),
                 message: "--lifecycle-overrides names it, but it is neither an object of this cluster nor a pod role of this cluster's in the account".into(),

@@ -20,14 +20,15 @@ pub enum FetchStrategy {
     /// The one with fewer calls for the work at hand.
     #[default]
     Auto,
-    /// GetRole, GetRolePolicy, ... for each object: about three calls a role.
+    /// GetRole, ListRolePolicies, GetRolePolicy, ... for each object: about four calls a
+    /// role.
     PerObject,
     /// GetAccountAuthorizationDetails: every role with its policies in a page per 1,000.
     Bulk,
 }
 
-/// Per object costs about three calls per role the spec names (GetRole, GetRolePolicy,
-/// ListAttachedRolePolicies or a second GetRolePolicy); bulk costs one call per 1,000 roles
+/// Per object costs about four calls per role the spec names (GetRole, ListRolePolicies,
+/// ListAttachedRolePolicies, GetRolePolicy for each policy present); bulk costs one call per 1,000 roles
 /// in the account and saves the ListRoles that per object needs for stray pod roles. Past
 /// this many roles bulk wins even on a large account, and both run concurrently.
 pub const BULK_ABOVE_ROLES: usize = 20;

@@ -53,7 +53,11 @@ impl Cloud {
     /// and those the spec does not name are read for drift; ListAttachedRolePolicies gives
     /// every attachment. A list refused for lack of access falls back to reading by name,
     /// with no drift for extras.
-    async fn fetch_role(&self, name: String, wanted: WantedRole) -> Result<FetchedRole, CloudError> {
+    async fn fetch_role(
+        &self,
+        name: String,
+        wanted: WantedRole,
+    ) -> Result<FetchedRole, CloudError> {
         let mut fetched = FetchedRole {
             name: name.clone(),
             ..FetchedRole::default()

@@ -140,3 +140,29 @@ async fn hand_made_extras_on_an_instance_group_role_are_drift_and_only_the_inlin
     assert_eq!(again.last_line(), NO_CHANGES);
     c.assert_no_writes();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extra_inline_policy_on_an_owned_pod_role_is_deleted_without_the_flag() {
+    let name = common::unique_cluster("pod-extra");
+    let readonly = managed_policy(&format!("{}-ro", name.split('.').next().unwrap())).await;
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n).with_iam(&common::spec::pod_identity("kube2iam", &readonly, &["app"]))
+    })
+    .await;
+    c.apply().await.assert_code(0);
+    let app = format!("app.pods.{name}");
+    put_role_policy(&app, "extra", STAR).await;
+    c.proxy.clear();
+
+    let dry = c.dry_run().await;
+    dry.assert_stdout_starts("Will delete resources:\n  IAMRolePolicy/extra\n");
+    c.assert_no_writes();
+    c.apply().await.assert_code(0);
+    let writes = c.proxy.write_requests();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].0, "DeleteRolePolicy");
+    assert_eq!(writes[0].1["RoleName"], app);
+    assert_eq!(policy_document(&app, "extra").await, None);
+    assert!(policy_document(&app, &app).await.is_some());
+    c.apply_again_quietly().await;
+}

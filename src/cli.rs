@@ -12,6 +12,7 @@ use crate::apply::{apply, ApplyReport};
 use crate::cloud::{Cloud, ConnectOptions};
 use crate::error::Error;
 use crate::plan::Plan;
+use crate::plan::PlanOptions;
 use crate::reconcile::{self, Settings};
 use crate::render::{self, Style};
 use crate::{annotations, lifecycle, spec};
@@ -100,6 +101,9 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
         fetch: args.fetch,
         strict: args.strict,
         dns_zone_id: args.dns_zone_id.clone(),
+        plan: PlanOptions {
+            remove_extra_inline_policies: args.remove_extra_inline_policies,
+        },
     };
     let cloud = reconcile::connect(
         &checked.cluster,

@@ -149,6 +149,8 @@ pub struct Settings {
     pub strict: bool,
     /// `--dns-zone-id`: the hosted zone's ID, instead of the spec's `dnsZone` or a lookup.
     pub dns_zone_id: Option<String>,
+    /// The plan's options (`--remove-extra-inline-policies`).
+    pub plan: plan::PlanOptions,
 }
 
 /// What a run found: everything `update` prints, in text or JSON.
@@ -217,7 +219,7 @@ pub async fn reconcile(
         cloud.fetch(&desired, known, settings.fetch),
         stale_instances(cloud, &cluster)
     );
-    let mut plan = plan::plan(&desired, &actual?);
+    let mut plan = plan::plan_with(&desired, &actual?, settings.plan);
     let kops_policies = InstanceRole::ALL
         .map(|r| desired::group_role_name(&cluster, r))
         .into_iter()

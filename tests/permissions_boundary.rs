@@ -163,11 +163,23 @@ async fn a_boundary_is_created_with_the_role_changed_drifts_and_is_removed() {
     }
 
     // kops 1.10's IAM never manages a boundary: the binary, on this kops 1.10 spec, leaves
-    // the ones the roles have alone.
+    // the ones the roles have alone, and reports each as drift (informational).
     c.proxy.clear();
     let run = c.dry_run().await;
     run.assert_code(0);
-    assert_eq!(run.plan_text(), format!("{NO_CHANGES}\n"), "{run:?}");
+    let mut expected = "Drift in objects rolecall only checks (not changed):\n".to_string();
+    let mut sorted = roles.clone();
+    sorted.sort();
+    for role in &sorted {
+        expected.push_str(&format!(
+            "  IAMRole/{role} (Sync)\n  \tPermissionsBoundary \t{POWER_USER}\n"
+        ));
+    }
+    assert_eq!(
+        run.plan_text(),
+        format!("{expected}\n{NO_CHANGES}\n"),
+        "{run:?}"
+    );
     c.assert_no_writes();
     assert_boundaries(&roles, Some(POWER_USER)).await;
 

@@ -100,6 +100,13 @@ pub struct UpdateArgs {
     #[arg(long, value_enum, default_value_t = FetchStrategy::Auto)]
     pub fetch: FetchStrategy,
 
+    /// Delete inline policies the spec does not name from the instance groups' roles
+    /// (masters, nodes, bastions, apiservers), as Terraform's
+    /// aws_iam_role_policies_exclusive does. Without it they are only reported as drift.
+    /// Owned pod roles' extra inline policies are always deleted.
+    #[arg(long)]
+    pub remove_extra_inline_policies: bool,
+
     /// How to print the plan: text, or one JSON document (schema in docs/plan-json.md).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

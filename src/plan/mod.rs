@@ -6,6 +6,7 @@
 use crate::model::{ActualState, DesiredState};
 
 mod compare;
+mod extras;
 mod ownership;
 mod stages;
 mod strays;
@@ -15,6 +16,7 @@ use compare::{
     plan_attachments, plan_instance_profiles, plan_oidc_providers, plan_profile_roles,
     plan_role_policies, plan_roles,
 };
+use extras::plan_extras;
 use ownership::apply_ownership;
 use stages::{assign_stages, check_dependencies};
 use strays::{check_object_overrides, plan_stray_pod_roles};
@@ -23,12 +25,29 @@ pub use crate::operation::Operation;
 pub use compare::trusted_principals;
 pub use value::{Change, ChangeKind, Drift, FieldChange, Plan, Problem};
 
-/// Compares the desired state with the account and lists what must change.
+/// Choices the user makes about the plan, beyond the spec and the lifecycles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `--remove-extra-inline-policies`: inline policies the spec does not name on an
+    /// instance-group role are deleted rather than only reported (owned pod roles' always
+    /// are), as Terraform's `aws_iam_role_policies_exclusive`.
+    pub remove_extra_inline_policies: bool,
+}
+
+/// Compares the desired state with the account and lists what must change, with the
+/// default options.
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
+    plan_with(desired, actual, PlanOptions::default())
+}
+
+/// Compares the desired state with the account and lists what must change.
+pub fn plan_with(desired: &DesiredState, actual: &ActualState, options: PlanOptions) -> Plan {
     let mut plan = Plan::default();
     let desired = &apply_ownership(desired, actual, &mut plan);
     plan_oidc_providers(desired, actual, &mut plan);
     plan_roles(desired, actual, &mut plan);
+    // After the roles, whose drift it extends.
+    plan_extras(desired, actual, options, &mut plan);
     plan_attachments(desired, actual, &mut plan);
     plan_stray_pod_roles(desired, actual, &mut plan);
     check_object_overrides(desired, actual, &mut plan);

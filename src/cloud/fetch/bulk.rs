@@ -61,7 +61,12 @@ impl Cloud {
                 };
                 match wanted.get(name) {
                     Some(w) => {
-                        for policy in &w.policies {
+                        let names = inline_names(detail);
+                        // A managed role's extras too, read as per object reads them.
+                        let read = names
+                            .iter()
+                            .filter(|p| w.policies.contains(p) || (w.all_policies && w.reads(p)));
+                        for policy in read {
                             if let Some(doc) = inline(policy) {
                                 actual
                                     .role_policies
@@ -69,21 +74,14 @@ impl Cloud {
                             }
                         }
                         if w.read_role {
-                            actual
-                                .roles
-                                .insert(name.to_string(), role_from_detail(detail, w.attachments));
+                            let mut role = role_from_detail(detail, w.attachments);
+                            role.inline_policies = w.all_policies.then_some(names);
+                            actual.roles.insert(name.to_string(), role);
                         }
                     }
                     None if is_stray_pod_role(desired, name) => {
                         let mut role = role_from_detail(detail, true);
-                        role.inline_policies = Some(
-                            detail
-                                .role_policy_list()
-                                .iter()
-                                .filter_map(|p| p.policy_name())
-                                .map(str::to_string)
-                                .collect(),
-                        );
+                        role.inline_policies = Some(inline_names(detail));
                         actual.stray_pod_roles.push(role);
                     }
                     None => {}
@@ -92,6 +90,16 @@ impl Cloud {
         }
         self.fetch_profiles_and_providers(desired, actual).await
     }
+}
+
+/// The names of all the role's inline policies, as the page lists them.
+fn inline_names(detail: &aws_sdk_iam::types::RoleDetail) -> Vec<String> {
+    detail
+        .role_policy_list()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .map(str::to_string)
+        .collect()
 }
 
 fn role_from_detail(detail: &aws_sdk_iam::types::RoleDetail, attachments: bool) -> ActualRole {

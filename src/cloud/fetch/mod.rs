@@ -1,7 +1,7 @@
 //! Reading the actual state behind one seam: the strategy (per object or bulk), what to
 //! read of each role, the external profiles first, and the reads both strategies share.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::task::JoinSet;
 
@@ -20,14 +20,15 @@ pub enum FetchStrategy {
     /// The one with fewer calls for the work at hand.
     #[default]
     Auto,
-    /// GetRole, GetRolePolicy, ... for each object: about three calls a role.
+    /// GetRole, ListRolePolicies, GetRolePolicy, ... for each object: about four calls a
+    /// role.
     PerObject,
     /// GetAccountAuthorizationDetails: every role with its policies in a page per 1,000.
     Bulk,
 }
 
-/// Per object costs about three calls per role the spec names (GetRole, GetRolePolicy,
-/// ListAttachedRolePolicies or a second GetRolePolicy); bulk costs one call per 1,000 roles
+/// Per object costs about four calls per role the spec names (GetRole, ListRolePolicies,
+/// ListAttachedRolePolicies, GetRolePolicy for each policy present); bulk costs one call per 1,000 roles
 /// in the account and saves the ListRoles that per object needs for stray pod roles. Past
 /// this many roles bulk wins even on a large account, and both run concurrently.
 pub const BULK_ABOVE_ROLES: usize = 20;
@@ -189,7 +190,24 @@ impl Cloud {
 struct WantedRole {
     read_role: bool,
     attachments: bool,
+    /// The spec keeps the attachments exact (a refused list is then an error, not drift
+    /// left unknown).
+    exact_attachments: bool,
+    /// The names of all its inline policies, and the documents of those the desired state
+    /// does not name: a role rolecall manages (not external, not ignored), for drift.
+    all_policies: bool,
+    /// The desired policies to read (not ignored).
     policies: Vec<String>,
+    /// Every policy the desired state names on it, ignored ones included: not extras.
+    named: BTreeSet<String>,
+}
+
+impl WantedRole {
+    /// Whether a policy found on the role is to be read: a desired one that is not
+    /// ignored, or one the desired state does not name at all.
+    fn reads(&self, policy: &str) -> bool {
+        self.policies.iter().any(|p| p == policy) || !self.named.contains(policy)
+    }
 }
 
 /// A role of the account that is a pod role of this cluster's (by its name) the spec no
@@ -209,18 +227,19 @@ fn wanted_roles(desired: &DesiredState) -> BTreeMap<String, WantedRole> {
     {
         let w = wanted.entry(role.name.clone()).or_default();
         w.read_role = true;
-        w.attachments = role.managed_policies.is_some() && role.lifecycle != Lifecycle::Ignore;
+        // A role rolecall manages is read whole, for drift: every inline policy and
+        // attachment, also where the spec leaves attachments alone.
+        w.all_policies = !role.external && role.lifecycle != Lifecycle::Ignore;
+        w.exact_attachments =
+            role.managed_policies.is_some() && role.lifecycle != Lifecycle::Ignore;
+        w.attachments = w.exact_attachments || w.all_policies;
     }
-    for rp in desired
-        .role_policies
-        .iter()
-        .filter(|p| p.lifecycle != Lifecycle::Ignore)
-    {
-        wanted
-            .entry(rp.role.clone())
-            .or_default()
-            .policies
-            .push(rp.name.clone());
+    for rp in &desired.role_policies {
+        let w = wanted.entry(rp.role.clone()).or_default();
+        w.named.insert(rp.name.clone());
+        if rp.lifecycle != Lifecycle::Ignore {
+            w.policies.push(rp.name.clone());
+        }
     }
     wanted
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::{is_stray_pod_role, wanted_roles};
+use super::{is_stray_pod_role, wanted_roles, WantedRole};
 use crate::cloud::{Cloud, CloudError, Read};
 use crate::model::{ActualRole, ActualState, DesiredState, ResourceId, ResourceType};
 
@@ -23,11 +23,7 @@ impl Cloud {
         let mut roles = JoinSet::new();
         for (role, wanted) in wanted_roles(desired) {
             let cloud = self.clone();
-            roles.spawn(async move {
-                cloud
-                    .fetch_role(role, wanted.read_role, wanted.attachments, wanted.policies)
-                    .await
-            });
+            roles.spawn(async move { cloud.fetch_role(role, wanted).await });
         }
         let strays = {
             let cloud = self.clone();
@@ -51,23 +47,38 @@ impl Cloud {
     }
 
     /// A role (unless it is ignored) and those of the named inline policies it has. When the
-    /// role is known to be absent, its policies are not read: they cannot exist.
+    /// role is known to be absent, its policies are not read: they cannot exist. A role
+    /// rolecall manages is read whole: ListRolePolicies gives every inline policy's name, so
+    /// that only the policies present are read (a policy that must not exist costs nothing)
+    /// and those the spec does not name are read for drift; ListAttachedRolePolicies gives
+    /// every attachment. A list refused for lack of access falls back to reading by name,
+    /// with no drift for extras.
     async fn fetch_role(
         &self,
         name: String,
-        read_role: bool,
-        attachments: bool,
-        policy_names: Vec<String>,
+        wanted: WantedRole,
     ) -> Result<FetchedRole, CloudError> {
         let mut fetched = FetchedRole {
             name: name.clone(),
             ..FetchedRole::default()
         };
-        if read_role {
+        let mut to_read = wanted.policies.clone();
+        if wanted.read_role {
             match self.get_role(&name).await? {
                 Read::Found(mut role) => {
-                    if attachments {
+                    if wanted.exact_attachments {
                         role.managed_policies = Some(self.attached_policies(&name).await?);
+                    } else if wanted.attachments {
+                        role.managed_policies =
+                            denied_is_unknown(self.attached_policies(&name).await)?;
+                    }
+                    if wanted.all_policies {
+                        if let Some(names) =
+                            denied_is_unknown(self.inline_policy_names(&name).await)?
+                        {
+                            to_read = names.iter().filter(|p| wanted.reads(p)).cloned().collect();
+                            role.inline_policies = Some(names);
+                        }
                     }
                     fetched.role = Some(role);
                 }
@@ -79,7 +90,7 @@ impl Cloud {
                 }
             }
         }
-        for policy in policy_names {
+        for policy in to_read {
             match self.get_role_policy(&name, &policy).await? {
                 Read::Found(doc) => fetched.policies.push((policy, doc)),
                 Read::Absent => {}
@@ -131,4 +142,17 @@ struct FetchedRole {
     role: Option<ActualRole>,
     policies: Vec<(String, String)>,
     denied: BTreeMap<ResourceId, String>,
+}
+
+/// A list refused for lack of access leaves what it lists unknown (`None`): the plan then
+/// reports no drift for it rather than failing the run.
+fn denied_is_unknown<T>(listed: Result<T, CloudError>) -> Result<Option<T>, CloudError> {
+    match listed {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code.as_deref() == Some("AccessDenied") => {
+            tracing::warn!("{e}; its extras are not checked");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -280,11 +280,17 @@ fn an_ignored_role_s_boundary_is_not_compared() {
 }
 
 #[test]
-fn an_unmanaged_boundary_is_left_alone() {
-    // kops 1.10's roles and the pod roles: a boundary an organisation set stays.
+fn an_unmanaged_boundary_is_left_alone_and_reported() {
+    // kops 1.10's roles and the pod roles: a boundary an organisation set stays, and is
+    // shown as drift (it used to be passed over in silence).
     let mut state = desired(None);
     state.roles[0].permissions_boundary = None;
     let plan = plan(&state, &account_with(Some(BOUNDARY)));
     assert!(role_changes(&plan).is_empty(), "{plan:?}");
-    assert!(plan.drift.is_empty(), "{plan:?}");
+    assert_eq!(plan.drift.len(), 1, "{plan:?}");
+    let field = &plan.drift[0].fields[0];
+    assert_eq!(
+        (field.field, field.old.as_deref(), field.new.as_deref()),
+        ("PermissionsBoundary", Some(BOUNDARY), None)
+    );
 }

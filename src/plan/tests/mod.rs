@@ -8,6 +8,7 @@ use crate::model::{
 
 mod boundary;
 mod compare;
+mod extras;
 mod lifecycles;
 mod ownership;
 mod stages;

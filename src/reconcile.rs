@@ -220,10 +220,16 @@ pub async fn reconcile(
         stale_instances(cloud, &cluster)
     );
     let mut plan = plan::plan_with(&desired, &actual?, settings.plan);
-    let kops_policies = InstanceRole::ALL
+    let mut kops_policies: std::collections::BTreeSet<String> = InstanceRole::ALL
         .map(|r| desired::group_role_name(&cluster, r))
         .into_iter()
         .collect();
+    if let (spec::Generation::Kops136, Some(k)) = (cluster.generation.generation, &cluster.kops136)
+    {
+        kops_policies.extend(desired::kops136::service_accounts::addon_role_names(
+            &cluster, k,
+        ));
+    }
     lint::add_to_plan(
         &mut plan,
         lint::lint(&desired),

@@ -97,10 +97,21 @@ async fn d_g_a_changed_additional_policy_modifies_only_it_and_a_removed_one_is_d
     let additional = format!("IAMRolePolicy/additional.{}", c.role("nodes"));
     let expected_head = format!("Will modify resources:\n  {additional}\n  \tPolicyDocument\n");
     dry.assert_stdout_starts(&expected_head);
+    let (changes, access) = dry
+        .stdout
+        .split_once("\nAccess:\n")
+        .expect("an access section");
     assert_eq!(
-        dry.stdout.matches("IAMRole").count(),
+        changes.matches("IAMRole").count(),
         1,
         "only one object changes:\n{dry:?}"
+    );
+    // What the change grants: one line, the action it adds.
+    assert!(
+        access.starts_with(&format!(
+            "  {additional}\tadds sqs:DeleteMessage on arn:aws:sqs:us-east-1:000000000000:jobs\n"
+        )),
+        "{dry:?}"
     );
     dry.assert_stdout_has("+        \"sqs:DeleteMessage\"");
     assert!(

@@ -332,9 +332,8 @@ pub fn expand(pattern: &str) -> Vec<&'static str> {
 /// The actions a pattern stands for, through `expand` (the catalogue); a pattern the
 /// catalogue does not know stands for itself.
 pub fn actions_of(pattern: &str, expand: &dyn Fn(&str) -> Vec<&'static str>) -> Vec<String> {
-    if !pattern.contains(['*', '?']) {
-        return vec![pattern.to_string()];
-    }
+    // A plain action too, for its spelling: rules hold actions lower-cased, as IAM
+    // compares them.
     let found = expand(pattern);
     if found.is_empty() {
         vec![pattern.to_string()]
@@ -347,7 +346,11 @@ pub fn actions_of(pattern: &str, expand: &dyn Fn(&str) -> Vec<&'static str>) -> 
 pub fn summary(diff: &AccessDiff, expand: &dyn Fn(&str) -> Vec<&'static str>) -> String {
     let mut parts = Vec::new();
     let rule = |r: &Rule| {
-        let mut s = r.action.clone();
+        let mut s = if r.action.contains(['*', '?']) {
+            r.action.clone()
+        } else {
+            actions_of(&r.action, expand).remove(0)
+        };
         if r.action.contains(['*', '?']) {
             let n = actions_of(&r.action, expand).len();
             if n > 1 || actions_of(&r.action, expand)[0] != r.action {

@@ -247,6 +247,15 @@ fn trust_policy(
     document(&[statement])
 }
 
+/// The names of the addons' roles (and so of their inline policies): kops's own policies,
+/// which the lint only warns about, as it does for the instance groups' policies.
+pub fn addon_role_names(spec: &ClusterSpec, k: &Kops136Spec) -> Vec<String> {
+    addon_roles(spec, k)
+        .iter()
+        .map(|a| role_name(a.name, a.namespace, &spec.name))
+        .collect()
+}
+
 /// Whether kops 1.36 makes any service-account role or OIDC provider for the spec: they
 /// name the account, which then has to be asked for.
 pub fn any(spec: &ClusterSpec, k: &Kops136Spec) -> bool {

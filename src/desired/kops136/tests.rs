@@ -45,7 +45,7 @@ fn cloud_labels_join_and_may_overwrite_the_tags() {
 }
 
 mod service_accounts {
-    use super::super::service_accounts::{issuer, role_name};
+    use super::super::service_accounts::{addon_role_names, issuer, role_name};
     use crate::spec::{parse_documents_as, Generation, SourceFile};
 
     fn spec(lines: &str) -> crate::spec::ClusterSpec {
@@ -58,6 +58,18 @@ mod service_accounts {
             Some(Generation::Kops136),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_addons_roles_are_kops_own_and_need_service_account_permissions() {
+        let s = spec("");
+        assert!(addon_role_names(&s, s.kops136.as_ref().unwrap()).is_empty());
+        let s = spec("  iam:\n    useServiceAccountExternalPermissions: true\n  karpenter:\n    enabled: true\n");
+        let names = addon_role_names(&s, s.kops136.as_ref().unwrap());
+        assert!(names
+            .contains(&"aws-cloud-controller-manager.kube-system.sa.c.example.com".to_string()));
+        assert!(names.contains(&"karpenter.kube-system.sa.c.example.com".to_string()));
+        assert!(names.contains(&"ebs-csi-controller-sa.kube-system.sa.c.example.com".to_string()));
     }
 
     #[test]

@@ -141,4 +141,19 @@ async fn roles_others_own_show_missing_and_extra_access_read_once_per_managed_po
     );
     let m = of(format!("IAMRole/{masters}"));
     assert_eq!(m["missing"], serde_json::json!([]));
+
+    // Read in bulk, the same report.
+    let bulk = c
+        .run(&[
+            "--lifecycle-overrides",
+            &overrides,
+            "--output",
+            "json",
+            "--fetch",
+            "bulk",
+        ])
+        .await;
+    bulk.assert_code(0);
+    let bulk: serde_json::Value = serde_json::from_str(&bulk.stdout).unwrap();
+    assert_eq!(bulk["effective_access"], doc["effective_access"]);
 }

@@ -525,4 +525,19 @@ pub struct ActualState {
     pub oidc_providers: BTreeMap<String, ActualOidcProvider>,
     /// Roles in the pod-role scope that the desired state does not name.
     pub stray_pod_roles: Vec<ActualRole>,
+    /// Everything that grants access to the roles rolecall does not own (external roles and
+    /// roles under a lifecycle that only checks), for the effective-access report: role ->
+    /// every inline policy (by name) and every attached managed policy (by ARN, its
+    /// default version) with its decoded document. A role whose reads were refused is
+    /// absent.
+    pub granting_policies: BTreeMap<String, Vec<GrantingPolicy>>,
+}
+
+/// A policy that grants a role access, as read for the effective-access report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantingPolicy {
+    /// An inline policy's name, or a managed policy's ARN.
+    pub source: String,
+    /// Decoded from the URL-encoding IAM returns.
+    pub document: String,
 }

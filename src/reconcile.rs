@@ -167,6 +167,9 @@ pub struct Outcome {
     pub generation: spec::Chosen,
     /// The access each change adds and removes, in the order of `plan.changes`.
     pub access: Vec<Option<crate::access::AccessDiff>>,
+    /// The effective access of the roles rolecall does not own or only checks, compared
+    /// with what kops would grant them (docs/access.md).
+    pub effective: Vec<crate::access::effective::RoleAccess>,
 }
 
 impl Outcome {
@@ -219,7 +222,10 @@ pub async fn reconcile(
         cloud.fetch(&desired, known, settings.fetch),
         stale_instances(cloud, &cluster)
     );
-    let mut plan = plan::plan_with(&desired, &actual?, settings.plan);
+    // The roles rolecall does not own or only checks: everything that grants them access,
+    // for the effective-access report.
+    let actual = cloud.read_granting_policies(&desired, actual?).await?;
+    let mut plan = plan::plan_with(&desired, &actual, settings.plan);
     let mut kops_policies: std::collections::BTreeSet<String> = InstanceRole::ALL
         .map(|r| desired::group_role_name(&cluster, r))
         .into_iter()
@@ -238,6 +244,7 @@ pub async fn reconcile(
     );
     tracing::debug!(target: LOG_TARGET, calls = ?cloud.call_counts(), "read the account");
     let access = crate::access::analyze(&plan);
+    let effective = crate::access::effective::analyze(&desired, &actual, &crate::access::expand);
     Ok(Outcome {
         cluster: cluster.name,
         plan,
@@ -245,6 +252,7 @@ pub async fn reconcile(
         stale,
         generation: cluster.generation,
         access,
+        effective,
     })
 }
 

@@ -50,9 +50,10 @@ pub fn render_plan(outcome: &Outcome, style: Style) -> String {
 /// outside IAM, and the instances to roll.
 pub fn render_body(outcome: &Outcome, style: Style) -> String {
     format!(
-        "{}{}{}{}",
+        "{}{}{}{}{}",
         generation_header(&outcome.generation),
         render_changes(&outcome.plan, &outcome.access, style),
+        render_effective(&outcome.effective, style),
         pod_role_notes(&outcome.pods),
         rolling::render(&outcome.stale)
     )
@@ -113,6 +114,34 @@ fn render_changes(plan: &Plan, access: &[Option<AccessDiff>], style: Style) -> S
         }
         out.push('\n');
     }
+    out
+}
+
+/// The effective access of the roles others own (docs/access.md): per role, what kops
+/// would grant that it lacks (red: the cluster may break) and what it has beyond that.
+fn render_effective(roles: &[crate::access::effective::RoleAccess], style: Style) -> String {
+    use crate::access::effective::summary;
+    let mut out = String::new();
+    if roles.is_empty() {
+        return out;
+    }
+    let expand = &crate::access::expand;
+    let _ = writeln!(out, "Effective access of roles others own:");
+    for r in roles {
+        let _ = writeln!(out, "  {}", r.id());
+        let missing = summary(&r.access.missing, expand);
+        let missing = if r.access.missing.is_empty() {
+            missing
+        } else {
+            style.paint("31", &missing)
+        };
+        let _ = writeln!(out, "  \tmissing: {missing}");
+        let _ = writeln!(out, "  \textra: {}", summary(&r.access.extra, expand));
+        for u in &r.access.unclear {
+            let _ = writeln!(out, "  \tnot judged: {u}");
+        }
+    }
+    out.push('\n');
     out
 }
 

@@ -16,6 +16,7 @@
 //! Patterns are expanded against the catalogue of IAM actions for the one-action-per-entry
 //! listing, through the `expand` function the caller gives.
 
+pub mod effective;
 #[cfg(test)]
 mod tests;
 

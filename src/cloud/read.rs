@@ -1,5 +1,5 @@
-//! Single reads: a role, one of its inline policies, its attachments and policy names, an
-//! instance profile, an OIDC provider, the account id. Absent and denied are answers.
+//! Single reads: a role, one of its inline policies, its attachments and policy names, a
+//! managed policy's document, an instance profile, an OIDC provider, the account id. Absent and denied are answers.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -173,6 +173,39 @@ impl Cloud {
             names.extend(page.policy_names().iter().cloned());
         }
         Ok(names)
+    }
+
+    /// A managed policy's default version's document (GetPolicy, GetPolicyVersion),
+    /// URL-decoded.
+    pub(super) async fn managed_policy_document(
+        &self,
+        arn: &str,
+    ) -> Result<Read<String>, CloudError> {
+        let target = || format!("managed policy {arn}");
+        let send = self.iam.get_policy().policy_arn(arn).send();
+        let version = match self.read("GetPolicy", target, send).await? {
+            Read::Found(out) => match out.policy().and_then(|p| p.default_version_id()) {
+                Some(v) => v.to_string(),
+                None => return Ok(Read::Absent),
+            },
+            Read::Absent => return Ok(Read::Absent),
+            Read::Denied(m) => return Ok(Read::Denied(m)),
+        };
+        let send = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&version)
+            .send();
+        let read = self.read("GetPolicyVersion", target, send).await?;
+        Ok(match read {
+            Read::Found(out) => match out.policy_version().and_then(|v| v.document()) {
+                Some(doc) => Read::Found(decode_aws_document(doc)),
+                None => Read::Absent,
+            },
+            Read::Absent => Read::Absent,
+            Read::Denied(m) => Read::Denied(m),
+        })
     }
 
     pub(super) async fn get_oidc_provider(

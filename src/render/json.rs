@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::access::effective::RoleAccess;
 use crate::access::AccessDiff;
 use crate::apply::ApplyReport;
 use crate::plan::{ChangeKind, FieldChange, Problem};
@@ -42,6 +43,23 @@ fn access_of(diff: Option<&AccessDiff>) -> Value {
     })
 }
 
+/// The effective access of the roles rolecall does not own, one action per entry.
+fn effective_access(roles: &[RoleAccess]) -> Value {
+    roles
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id().to_string(),
+                "access": {
+                    "missing": crate::access::effective::entries(&r.access.missing),
+                    "extra": crate::access::effective::entries(&r.access.extra),
+                    "unclear": r.access.unclear,
+                },
+            })
+        })
+        .collect()
+}
+
 fn action(kind: ChangeKind) -> &'static str {
     match kind {
         ChangeKind::Create => "create",
@@ -68,6 +86,7 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
         stale,
         generation,
         access,
+        effective,
     } = outcome;
     let none = None;
     let changes: Vec<Value> = plan
@@ -109,6 +128,7 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
         "ignored": plan.ignored.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
         "instances_to_roll": roll,
         "kiam_assume_role_arn": pods.kiam_server_arn,
+        "effective_access": effective_access(effective),
     });
     if let Some(report) = applied {
         doc["applied"] = json!({

@@ -264,6 +264,7 @@ fn a_dry_run_prints_the_plan_then_the_kiam_note_then_the_instances_to_roll() {
         }],
         generation: crate::spec::Chosen::default(),
         access: Vec::new(),
+        effective: Vec::new(),
     };
     let expected = "Will create resources:
   IAMInstanceProfile/nodes.c
@@ -414,4 +415,38 @@ fn a_boundary_in_json_is_a_role_field_with_null_for_none() {
         change["fields"][0],
         serde_json::json!({"field": "PermissionsBoundary", "old": a, "new": null, "document": false})
     );
+}
+
+#[test]
+fn the_effective_access_of_roles_others_own_follows_the_plan_and_goes_into_the_json() {
+    use crate::access::effective::{compare, RoleAccess};
+    let expected = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:DescribeRegions"],"Resource":"*"}]}"#;
+    let actual = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeInstances","s3:GetObject"],"Resource":"*"}]}"#;
+    let outcome = Outcome {
+        effective: vec![RoleAccess {
+            role: "hand-made".into(),
+            access: compare(&[expected], &[actual], &crate::access::expand),
+        }],
+        ..Outcome::default()
+    };
+    let text = render_plan(&outcome, Style::PLAIN);
+    assert!(
+        text.contains("Effective access of roles others own:\n  IAMRole/hand-made\n  \tmissing: ec2:DescribeRegions on *\n  \textra: s3:GetObject on *\n\n"),
+        "{text}"
+    );
+    let doc = json::plan_document(&outcome, None);
+    let role = &doc["effective_access"][0];
+    assert_eq!(role["id"], "IAMRole/hand-made");
+    assert_eq!(
+        role["access"]["missing"][0]["action"],
+        "ec2:DescribeRegions"
+    );
+    assert_eq!(role["access"]["extra"][0]["action"], "s3:GetObject");
+    // No roles of others: an empty list, and no section.
+    let none = Outcome::default();
+    assert_eq!(
+        json::plan_document(&none, None)["effective_access"],
+        serde_json::json!([])
+    );
+    assert!(!render_plan(&none, Style::PLAIN).contains("Effective access"));
 }

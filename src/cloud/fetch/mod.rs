@@ -12,6 +12,7 @@ use crate::model::{
 };
 
 mod bulk;
+mod effective;
 mod per_object;
 
 /// How to read the account.

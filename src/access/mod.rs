@@ -343,19 +343,43 @@ pub fn actions_of(pattern: &str, expand: &dyn Fn(&str) -> Vec<&'static str>) -> 
     }
 }
 
+/// How many rules a line names before it counts the rest.
+const SHOWN: usize = 6;
+
+/// An action or pattern as AWS spells it: rules hold them lower-cased, as IAM compares
+/// them; a plain action takes the catalogue's spelling, a pattern ending in `*` that of the
+/// first action it matches, as far as its literal prefix goes.
+fn spelled(action: &str, expand: &dyn Fn(&str) -> Vec<&'static str>) -> String {
+    let found = expand(action);
+    let Some(first) = found.first() else {
+        return action.to_string();
+    };
+    if !action.contains(['*', '?']) {
+        return first.to_string();
+    }
+    match action.strip_suffix('*') {
+        Some(prefix)
+            if !prefix.contains(['*', '?'])
+                && first
+                    .to_ascii_lowercase()
+                    .starts_with(&prefix.to_ascii_lowercase()) =>
+        {
+            format!("{}*", &first[..prefix.len()])
+        }
+        _ => action.to_string(),
+    }
+}
+
 /// One line for a change: `adds s3:* (148 actions) on arn:aws:s3:::data/*; removes ...`.
 pub fn summary(diff: &AccessDiff, expand: &dyn Fn(&str) -> Vec<&'static str>) -> String {
     let mut parts = Vec::new();
     let rule = |r: &Rule| {
-        let mut s = if r.action.contains(['*', '?']) {
-            r.action.clone()
-        } else {
-            actions_of(&r.action, expand).remove(0)
-        };
+        let mut s = spelled(&r.action, expand);
         if r.action.contains(['*', '?']) {
             let n = actions_of(&r.action, expand).len();
             if n > 1 || actions_of(&r.action, expand)[0] != r.action {
-                s.push_str(&format!(" ({n} actions)"));
+                let noun = if n == 1 { "action" } else { "actions" };
+                s.push_str(&format!(" ({n} {noun})"));
             }
         }
         if !r.resource.is_empty() {
@@ -369,7 +393,14 @@ pub fn summary(diff: &AccessDiff, expand: &dyn Fn(&str) -> Vec<&'static str>) ->
         }
         s
     };
-    let list = |rules: &[Rule]| rules.iter().map(rule).collect::<Vec<_>>().join(", ");
+    // Short: the first few, then how many more (the JSON has them all).
+    let list = |rules: &[Rule]| {
+        let mut shown: Vec<String> = rules.iter().take(SHOWN).map(rule).collect();
+        if rules.len() > SHOWN {
+            shown.push(format!("and {} more", rules.len() - SHOWN));
+        }
+        shown.join(", ")
+    };
     if !diff.added.is_empty() {
         parts.push(format!("adds {}", list(&diff.added)));
     }

@@ -154,3 +154,27 @@ fn json_entries_are_one_action_each() {
     assert_eq!(entries[0]["effect"], "Allow");
     assert_eq!(entries[0]["resource"], "arn:aws:s3:::b/*");
 }
+
+#[test]
+fn a_long_list_is_cut_short_and_patterns_keep_aws_spelling() {
+    let many: Vec<String> = (0..9)
+        .map(|i| {
+            format!(
+                r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b{i}/*"}}"#
+            )
+        })
+        .collect();
+    let diff = of_change(&put(None, &doc(&many.join(",")))).unwrap();
+    let line = summary(&diff, &s3_catalogue);
+    assert!(line.ends_with(", and 3 more"), "{line}");
+    assert_eq!(line.matches("s3:GetObject").count(), 6, "{line}");
+    let diff = of_change(&put(
+        None,
+        &doc(r#"{"Effect":"Allow","Action":"S3:GET*","Resource":"*"}"#),
+    ))
+    .unwrap();
+    assert_eq!(
+        summary(&diff, &s3_catalogue),
+        "adds s3:Get* (1 action) on *"
+    );
+}

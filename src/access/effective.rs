@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{covers, pattern_covers, rules, Effect, Rule};
+use super::{actions_of, covers, pattern_covers, rules, Effect, Rule};
 use crate::model::{ActualState, DesiredState, ResourceId, ResourceType};
 
 /// A rule of missing or extra access, with the actions (through the catalogue) it stands
@@ -157,18 +157,6 @@ fn uncovered_grants(
         }
     }
     out
-}
-
-/// The actions a pattern or an action stands for, as the catalogue spells them (the
-/// canonical form IAM's documents are compared in is lowercase); what the catalogue does
-/// not know stands for itself.
-fn actions_of(pattern: &str, expand: &dyn Fn(&str) -> Vec<&'static str>) -> Vec<String> {
-    let found = expand(pattern);
-    if found.is_empty() {
-        vec![pattern.to_string()]
-    } else {
-        found.into_iter().map(str::to_string).collect()
-    }
 }
 
 /// At most this many grants on a line; the rest are counted.

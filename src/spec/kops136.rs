@@ -73,7 +73,6 @@ pub struct Kops136Spec {
     pub load_balancer_controller: Option<LoadBalancerController>,
     pub snapshot_controller: bool,
     pub cluster_autoscaler: bool,
-    pub cluster_autoscaler_static_instance_list: bool,
     /// kops turns the node termination handler on, in queue mode, unless Karpenter is on
     /// and the handler is not mentioned.
     pub node_termination_handler: bool,
@@ -206,9 +205,6 @@ pub(super) fn read_cluster(c: &mut Checker, tree: &At<Tree>, name: &str) -> Kops
         load_balancer_controller: lbc,
         snapshot_controller: r.bool("spec.snapshotController.enabled") == Some(true),
         cluster_autoscaler: r.bool("spec.clusterAutoscaler.enabled") == Some(true),
-        cluster_autoscaler_static_instance_list: r
-            .bool("spec.clusterAutoscaler.awsUseStaticInstanceList")
-            == Some(true),
         node_termination_handler: nth,
         node_termination_handler_queue_mode: nth && sqs,
         karpenter,

@@ -31,8 +31,8 @@ pub fn role_policy(
     let mut p = Policy::new(&spec.name, &ctx.partition, &ctx.region);
     match role {
         InstanceRole::Master => control_plane(spec, k, ctx, &mut p)?,
-        InstanceRole::ApiServer => api_server(spec, k, ctx, &mut p, lifecycle_hook)?,
-        InstanceRole::Node => node(spec, k, ctx, &mut p, lifecycle_hook)?,
+        InstanceRole::ApiServer => api_server(spec, k, &mut p, lifecycle_hook)?,
+        InstanceRole::Node => node(spec, k, &mut p, lifecycle_hook)?,
         // Bastions need nothing; IAM refuses an empty policy, so kops grants a trivial action.
         InstanceRole::Bastion => p.unconditional(&["ec2:DescribeRegions"]),
     }
@@ -59,33 +59,31 @@ fn control_plane(
         if let Some(lbc) = &k.load_balancer_controller {
             load_balancer_controller(p, lbc.waf, lbc.wafv2, lbc.shield);
         }
-        cluster_autoscaler(p, k.cluster_autoscaler_static_instance_list);
+        cluster_autoscaler(p);
         if k.node_termination_handler_queue_mode {
             node_termination_handler_sqs(p);
         }
     }
-    common_tail(k, p);
+    registry_and_cni(k, p, InstanceRole::Master);
     Ok(())
 }
 
 fn api_server(
     spec: &ClusterSpec,
     k: &Kops136Spec,
-    _ctx: &Context,
     p: &mut Policy,
     warm_pool: bool,
 ) -> Result<(), BuildError> {
     nodeup(k, p, warm_pool);
     s3::add_s3_permissions(spec, k, p, s3::Reader::ApiServer)?;
     kms(p, k.encryption_config);
-    common_tail(k, p);
+    registry_and_cni(k, p, InstanceRole::ApiServer);
     Ok(())
 }
 
 fn node(
     spec: &ClusterSpec,
     k: &Kops136Spec,
-    _ctx: &Context,
     p: &mut Policy,
     lifecycle_hook: bool,
 ) -> Result<(), BuildError> {
@@ -95,32 +93,14 @@ fn node(
         p.unconditional(&["ec2:DescribeInstances"]);
         s3::add_s3_permissions(spec, k, p, s3::Reader::Node)?;
     }
-    if k.allow_container_registry {
-        ecr(p);
-    }
-    if k.containerd_ecr_mirrors {
-        ecr_pull_through(p);
-    }
-    if k.networking.amazon_vpc {
-        amazon_vpc_cni(p);
-    }
-    if k.calico_src_dst_check() {
-        p.unconditional(&[
-            "ec2:DescribeInstances",
-            "ec2:ModifyNetworkInterfaceAttribute",
-        ]);
-    }
-    if k.networking.kube_router {
-        p.unconditional(&["ec2:ModifyInstanceAttribute"]);
-    }
-    if k.networking.kindnet {
-        p.unconditional(&["ec2:ModifyInstanceAttribute"]);
-    }
+    registry_and_cni(k, p, InstanceRole::Node);
     Ok(())
 }
 
-/// The end of the control plane's and the API servers' policies: registry, CNI.
-fn common_tail(k: &Kops136Spec, p: &mut Policy) {
+/// The end of every role's policy but the bastions': the registry and the CNI. kops grants
+/// Cilium's ENI permissions to the control plane and the API servers, kube-router's to
+/// the nodes; the rest to all three.
+fn registry_and_cni(k: &Kops136Spec, p: &mut Policy, role: InstanceRole) {
     if k.allow_container_registry {
         ecr(p);
     }
@@ -130,7 +110,7 @@ fn common_tail(k: &Kops136Spec, p: &mut Policy) {
     if k.networking.amazon_vpc {
         amazon_vpc_cni(p);
     }
-    if k.networking.cilium_eni {
+    if k.networking.cilium_eni && role != InstanceRole::Node {
         cilium_eni(p);
     }
     if k.calico_src_dst_check() {
@@ -138,6 +118,9 @@ fn common_tail(k: &Kops136Spec, p: &mut Policy) {
             "ec2:DescribeInstances",
             "ec2:ModifyNetworkInterfaceAttribute",
         ]);
+    }
+    if k.networking.kube_router && role == InstanceRole::Node {
+        p.unconditional(&["ec2:ModifyInstanceAttribute"]);
     }
     if k.networking.kindnet {
         p.unconditional(&["ec2:ModifyInstanceAttribute"]);
@@ -410,7 +393,9 @@ pub(super) fn load_balancer_controller(p: &mut Policy, waf: bool, wafv2: bool, s
     p.ec2_create_action(&["CreateSecurityGroup"], &["security-group"]);
 }
 
-pub(super) fn cluster_autoscaler(p: &mut Policy, static_instance_list: bool) {
+/// kops adds `ec2:DescribeInstanceTypes` once more without `awsUseStaticInstanceList`; it
+/// is in the list already, so the setting changes nothing.
+pub(super) fn cluster_autoscaler(p: &mut Policy) {
     p.cluster_tagged(&[
         "autoscaling:SetDesiredCapacity",
         "autoscaling:TerminateInstanceInAutoScalingGroup",
@@ -425,8 +410,6 @@ pub(super) fn cluster_autoscaler(p: &mut Policy, static_instance_list: bool) {
         "ec2:DescribeLaunchTemplateVersions",
         "ec2:GetInstanceTypesFromInstanceRequirements",
     ]);
-    // kops adds it again without the static list; the set makes that a no-op.
-    let _ = static_instance_list;
 }
 
 pub(super) fn node_termination_handler_sqs(p: &mut Policy) {

@@ -114,9 +114,9 @@ pub fn group_role(
         .flatten()
         .cloned()
         .collect();
-    let policy_of = |name: String, document: Option<String>| DesiredRolePolicy {
-        role: iam_name(role, &spec.name),
-        name,
+    let policy_of = |policy: String, document: Option<String>| DesiredRolePolicy {
+        role: name.clone(),
+        name: policy,
         document,
         lifecycle: Lifecycle::Sync,
         external: false,

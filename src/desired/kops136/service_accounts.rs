@@ -94,7 +94,7 @@ fn addon_roles(spec: &ClusterSpec, k: &Kops136Spec) -> Vec<AddonRole> {
     add(
         irsa && k.cluster_autoscaler,
         "cluster-autoscaler",
-        |_, k, _, p| cluster_autoscaler(p, k.cluster_autoscaler_static_instance_list),
+        |_, _, _, p| cluster_autoscaler(p),
     );
     // Not gated on service-account permissions: cert-manager always works this way.
     add(k.cert_manager.is_some(), "cert-manager", cert_manager);

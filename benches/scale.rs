@@ -1,6 +1,6 @@
 //! The scale benchmark of issue 6: rolecall against LocalStack with N = 10, 100 and 1000
-//! kube2iam pod roles, for each fetch strategy, beside baselines sent with aws-sdk-iam from
-//! here in the same run. Method, results and targets: docs/performance.md.
+//! IRSA pod roles (benches/scale/spec.rs), for each fetch strategy, beside baselines sent
+//! with aws-sdk-iam from here in the same run. Method, results and targets: docs/performance.md.
 //!
 //!     cargo build --release && cargo bench --bench scale
 //!
@@ -16,6 +16,8 @@
 //!   measured through the delaying proxy (`SCALE_LATENCY_N=` skips it).
 //! - `SCALE_KEEP=1`: leave what the run made in the account.
 //! - `ROLECALL_BIN`: the binary to measure instead of target/release/rolecall.
+//! - `SCALE_COMPARE_BIN`: another rolecall binary (an older build, say) whose no-op plans run
+//!   right after this one's, pair by pair, for the cost of a change as ratios from one run.
 
 #[path = "scale/aws.rs"]
 mod aws;
@@ -143,6 +145,7 @@ async fn bench_main() {
         via_proxy,
         policy_arn,
         floor_kib,
+        compare_bin: std::env::var_os("SCALE_COMPARE_BIN").map(PathBuf::from),
     };
 
     let mut sizes = Vec::new();

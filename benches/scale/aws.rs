@@ -181,7 +181,8 @@ pub fn kops_roles(cluster: &str) -> Vec<String> {
 type Job = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// Deletes what a cluster of the benchmark left: the pod roles (with their seeded profiles,
-/// inline policy and attachment) and the kops roles with whatever they hold.
+/// inline policy and attachment), the kops roles with whatever they hold, and the OIDC
+/// provider.
 pub async fn clean_up(
     c: &Clients,
     cluster: &str,
@@ -217,7 +218,35 @@ pub async fn clean_up(
             delete_role_fully(&iam, &limit, &role).await
         }));
     }
+    let (iam, limit, cluster) = (c.iam.clone(), limit.clone(), cluster.to_string());
+    jobs.push(Box::pin(async move {
+        delete_oidc_provider(&iam, &limit, &cluster).await
+    }));
     run_all(jobs).await.map(drop)
+}
+
+/// Deletes the cluster's OIDC provider, which its IRSA roles trust.
+async fn delete_oidc_provider(
+    iam: &aws_sdk_iam::Client,
+    limit: &Limit,
+    cluster: &str,
+) -> Result<(), String> {
+    let listed = limit
+        .call(iam.list_open_id_connect_providers().send())
+        .await
+        .map_err(message)?;
+    for arn in listed
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .filter(|arn| spec::is_cluster_provider(arn, cluster))
+    {
+        let delete = iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn);
+        limit.tolerant(delete.send()).await?;
+    }
+    Ok(())
 }
 
 async fn delete_role_fully(

@@ -210,9 +210,23 @@ pub async fn bare_writes(
     concurrency: usize,
 ) -> Result<Duration, String> {
     let limit = Limit::new(concurrency);
-    let trust = format!(
-        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Effect\": \"Allow\",\n      \"Principal\": {{\n        \"AWS\": \"arn:aws:iam::000000000000:role/nodes.{cluster}\"\n      }},\n      \"Action\": \"sts:AssumeRole\"\n    }}\n  ]\n}}"
-    );
+    // An IRSA trust of the shape rolecall writes: the cluster's provider, one service account.
+    let issuer = format!("rolecall-oidc.s3.us-east-1.amazonaws.com/{cluster}");
+    let trust = |i: usize| {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::000000000000:oidc-provider/{issuer}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    format!("{issuer}:sub"): format!("system:serviceaccount:{}:{}", spec::namespace(i), spec::service_account(i)),
+                    format!("{issuer}:aud"): ["sts.amazonaws.com"]
+                }}
+            }]
+        }))
+        .expect("a JSON value")
+    };
     let tags = vec![
         Tag::builder()
             .key("KubernetesCluster")
@@ -230,7 +244,7 @@ pub async fn bare_writes(
             let (iam, limit) = (c.iam.clone(), limit.clone());
             let (role, trust, tags, arn) = (
                 spec::role_name(i, cluster),
-                trust.clone(),
+                trust(i),
                 tags.clone(),
                 policy_arn.to_string(),
             );

@@ -25,6 +25,9 @@ pub struct Bench {
     pub policy_arn: String,
     /// The peak RSS the measuring helper passes on, in KiB.
     pub floor_kib: i64,
+    /// `SCALE_COMPARE_BIN`: another rolecall whose no-op plans are measured beside this
+    /// one's, pair by pair, so that a change's cost is a ratio from one run.
+    pub compare_bin: Option<PathBuf>,
 }
 
 /// What `work` took, and how many requests `proxy` saw meanwhile.
@@ -82,6 +85,23 @@ impl Bench {
         concurrency: usize,
         label: String,
     ) -> Phase {
+        let bin = self.bin.clone();
+        self.rolecall_of(&bin, proxy, spec, yes, fetch, concurrency, label)
+            .await
+    }
+
+    /// The same, with the binary `bin`.
+    #[allow(clippy::too_many_arguments)] // `rolecall`'s arguments and the binary.
+    async fn rolecall_of(
+        &self,
+        bin: &Path,
+        proxy: &RecordingProxy,
+        spec: &Path,
+        yes: bool,
+        fetch: Fetch,
+        concurrency: usize,
+        label: String,
+    ) -> Phase {
         let mut args: Vec<String> = vec![
             "update".into(),
             "-f".into(),
@@ -102,7 +122,7 @@ impl Bench {
         }
         proxy.take_counts();
         let (bin, dir) = (
-            self.bin.clone(),
+            bin.to_path_buf(),
             spec.parent().expect("spec in a dir").to_path_buf(),
         );
         let run = tokio::task::spawn_blocking(move || run::rolecall(&bin, &args, &dir, &label))
@@ -166,7 +186,7 @@ impl Bench {
             let profiles_seeded = aws::seed_profiles(&self.direct, &cluster, n, CONCURRENCY)
                 .await
                 .expect("seed instance profiles");
-            let (noop, noop_is_noop, minimum) = self
+            let (noop, noop_is_noop, minimum, noop_compared) = self
                 .noop_and_minimum(counting, via, &spec, fetch, n, "noop")
                 .await;
             let change = self
@@ -207,6 +227,7 @@ impl Bench {
                 apply,
                 noop,
                 noop_is_noop,
+                noop_compared,
                 change,
                 minimum,
                 profiles_seeded,
@@ -243,8 +264,9 @@ impl Bench {
         fetch: Fetch,
         n: usize,
         label: &str,
-    ) -> (Phase, bool, Minimum) {
+    ) -> (Phase, bool, Minimum, Option<Phase>) {
         let mut noops = Vec::new();
+        let mut compared = Vec::new();
         let mut minimums = Vec::new();
         let mut minimum_calls = 0;
         let mut repeats = 1;
@@ -267,11 +289,20 @@ impl Bench {
                 bulk = run.resolved() == Fetch::Bulk;
                 repeats = if bulk {
                     5
-                } else if n <= 100 {
+                } else if n <= 100 || self.compare_bin.is_some() {
+                    // A comparison needs more than one pair to say anything.
                     3
                 } else {
                     1
                 };
+            }
+            if let Some(other) = &self.compare_bin {
+                // Right after this binary's run, in the same state of the account.
+                let label = format!("{label}-compared-{r}");
+                let run = self
+                    .rolecall_of(other, proxy, spec, false, fetch, CONCURRENCY, label)
+                    .await;
+                compared.push(run);
             }
             noops.push(run);
             let (took, calls) = if bulk {
@@ -290,8 +321,10 @@ impl Bench {
             r += 1;
         }
         noops.sort_by_key(|p| p.run.wall);
+        compared.sort_by_key(|p| p.run.wall);
         minimums.sort();
         let noop = noops.swap_remove(noops.len() / 2);
+        let compared = (!compared.is_empty()).then(|| compared.swap_remove(compared.len() / 2));
         let is_noop = noop.run.exit == 0
             && noop
                 .run
@@ -313,6 +346,7 @@ impl Bench {
             noop,
             is_noop,
             (what, minimums[minimums.len() / 2], minimum_calls),
+            compared,
         )
     }
 
@@ -321,7 +355,7 @@ impl Bench {
     /// the bare writes to yet another.
     async fn latency_check(&self, n: usize, spec: &Path, sequential_calls: u64) -> LatencyCheck {
         let (slow, via_slow) = self.delaying_proxy().await;
-        let (noop, _, minimum) = self
+        let (noop, _, minimum, _) = self
             .noop_and_minimum(&slow, &via_slow, spec, Fetch::Auto, n, "latency-noop")
             .await;
         let fresh = format!("{}-{n}-la.k8s.local", self.run_id);

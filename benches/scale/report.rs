@@ -21,6 +21,9 @@ pub fn report(
     let w = &mut out;
     header(w, bench, elapsed);
     phases_table(w, sizes);
+    if let Some(other) = &bench.compare_bin {
+        compared_table(w, other, sizes);
+    }
     baselines_table(w, sizes);
     calls_by_operation(w, sizes);
     if let Some(d) = delayed {
@@ -142,6 +145,36 @@ fn phases_table(w: &mut String, sizes: &[SizeResult]) {
                 "| {} | {fetch} | 10% change | {} | | | | |",
                 size.n,
                 phase_cells(&s.change),
+            );
+        }
+    }
+}
+
+/// The no-op plans of this binary and of `SCALE_COMPARE_BIN`, run pair by pair against the
+/// same converged cluster: what a change between the two builds costs, as ratios.
+fn compared_table(w: &mut String, other: &std::path::Path, sizes: &[SizeResult]) {
+    let _ = writeln!(
+        w,
+        "\n### No-op plan beside {} (SCALE_COMPARE_BIN), median of each\n",
+        other.display()
+    );
+    let _ = writeln!(
+        w,
+        "| N | --fetch | wall (s) | calls | peak RSS (MB) | compared: wall (s) | calls | peak RSS (MB) | wall ratio | calls ratio |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|");
+    for size in sizes {
+        for s in &size.strategies {
+            let Some(c) = &s.noop_compared else { continue };
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {:.3}x | {:.3}x |",
+                size.n,
+                s.fetch.arg(),
+                phase_cells(&s.noop),
+                phase_cells(c),
+                ratio(s.noop.run.wall, c.run.wall),
+                s.noop.total() as f64 / c.total().max(1) as f64,
             );
         }
     }

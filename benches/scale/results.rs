@@ -67,6 +67,8 @@ pub struct StrategyResult {
     pub apply: Phase,
     pub noop: Phase,
     pub noop_is_noop: bool,
+    /// The no-op plan of `SCALE_COMPARE_BIN` (the median of as many runs), when given.
+    pub noop_compared: Option<Phase>,
     pub change: Phase,
     /// The bare minimum reads of the no-op plan.
     pub minimum: Minimum,

@@ -1,17 +1,28 @@
 //! The cluster spec of the benchmark: the tests' cluster (tests/common/spec.rs, included as
-//! `crate::cluster_yaml`) with N kube2iam pod roles under `spec.iam.podIdentity`, each with
-//! an inline policy and one managed policy; and how each role is named, changed and seeded.
+//! `crate::cluster_yaml`) with N IRSA roles, one per service account under
+//! `spec.iam.serviceAccountExternalPermissions`, each with an inline policy and one managed
+//! policy, and the cluster's OIDC provider; and how each role is named, changed and seeded.
+//!
+//! IRSA, not kube2iam: kube2iam's grant on the nodes' role names every application role, and
+//! at 1000 roles that one inline policy is some 70,000 characters where IAM allows 10,240 per
+//! role, so rolecall refuses such a spec, as IAM would. IRSA roles are trusted through the
+//! OIDC provider and need no grant, which is how clusters with many pod roles are built.
 
-use crate::cluster_yaml::{pod_identity_block, pod_role, ClusterYaml};
+use crate::cluster_yaml::{issuer_discovery, ClusterYaml};
 
-/// The short name of pod role `i` (`roles[].name`).
-pub fn short_name(i: usize) -> String {
+/// The service account of pod role `i`.
+pub fn service_account(i: usize) -> String {
     format!("r{i:04}")
 }
 
-/// The IAM role rolecall makes for pod role `i`: `<name>.pods.<cluster>`.
+/// The namespace of pod role `i`'s service account.
+pub fn namespace(i: usize) -> String {
+    format!("apps-{i:04}")
+}
+
+/// The IAM role rolecall makes for pod role `i`, kops's `<sa>.<namespace>.sa.<cluster>`.
 pub fn role_name(i: usize, cluster: &str) -> String {
-    format!("{}.pods.{cluster}", short_name(i))
+    format!("{}.{}.sa.{cluster}", service_account(i), namespace(i))
 }
 
 /// Whether pod role `i` gets a changed inline policy in the 10% change: every 10th role.
@@ -47,20 +58,27 @@ pub fn document(i: usize) -> String {
 
 /// The spec with `n` pod roles; with `ten_percent_changed`, every 10th inline policy differs.
 pub fn render(cluster: &str, n: usize, policy_arn: &str, ten_percent_changed: bool) -> String {
-    let roles: String = (0..n)
+    let accounts: String = (0..n)
         .map(|i| {
             let changed = ten_percent_changed && changed_in_ten_percent(i);
-            let namespace = format!("apps-{i:04}");
-            pod_role(
-                &short_name(i),
-                &namespace,
-                policy_arn,
-                &statements(i, changed),
+            format!(
+                "    - name: {}\n      namespace: {}\n      aws:\n        policyARNs: [{policy_arn}]\n        inlinePolicy: |\n          {}\n",
+                service_account(i),
+                namespace(i),
+                statements(i, changed)
             )
         })
         .collect();
     ClusterYaml::new(cluster)
         .with_state_bucket("rolecall-bench")
-        .with_iam(&pod_identity_block("kube2iam", &roles))
+        .with_spec(&issuer_discovery(cluster))
+        .with_iam(&format!(
+            "    serviceAccountExternalPermissions:\n{accounts}"
+        ))
         .render()
+}
+
+/// Whether an OIDC provider's ARN is the one the spec of `cluster` makes.
+pub fn is_cluster_provider(arn: &str, cluster: &str) -> bool {
+    arn.ends_with(&format!("/{cluster}"))
 }

@@ -16,6 +16,7 @@ fi
   || { echo "localstack/install.sh: Python 3.11 or newer is needed (found $("$python" --version 2>&1))" >&2; exit 1; }
 rm -rf "$venv"
 mkdir -p "$(dirname "$venv")"
+echo "localstack/install.sh: installing LocalStack (pinned in $req) into $venv; once per machine" >&2
 "$python" -m venv "$venv" >&2
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$req" >&2
 echo "$want" > "$venv/.requirements-sha256"

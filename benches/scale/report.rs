@@ -99,9 +99,14 @@ fn header(w: &mut String, bench: &Bench, elapsed: Duration) {
         w,
         "LocalStack at {}, through a counting proxy (no delay); rolecall and the baselines at concurrency {CONCURRENCY}. \
          Calls are requests the proxy saw (IAM, STS and EC2). Peak RSS is the rolecall process's own (ru_maxrss from wait4 in a helper process whose own floor is {:.1} MB). \
-         The no-op plan and its bare minimum run in pairs, median of 5 pairs when the plan reads in bulk, 3 per object, 1 per object at N=1000.\n",
+         The no-op plan and its bare minimum run in pairs, median of 5 pairs when the plan reads in bulk, 3 per object, {}.\n",
         bench.cfg.endpoint,
-        bench.floor_kib as f64 / 1024.0
+        bench.floor_kib as f64 / 1024.0,
+        if bench.compare_bin.is_some() {
+            "3 per object at N=1000 too, with SCALE_COMPARE_BIN's no-op plan run after each"
+        } else {
+            "1 per object at N=1000"
+        }
     );
 }
 

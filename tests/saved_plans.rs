@@ -33,7 +33,13 @@ async fn apply_plan(c: &Cluster, plan: &str) -> Run {
 const SECRET: &str = "saved-plan-secret-never-written";
 
 async fn save_plan(c: &Cluster, plan: &str) -> Run {
-    let args = ["update", "-f", &c.spec_path, "--out", plan];
+    save_plan_with(c, plan, &[]).await
+}
+
+/// `update --out PLAN` with more flags.
+async fn save_plan_with(c: &Cluster, plan: &str, more: &[&str]) -> Run {
+    let mut args = vec!["update", "-f", &c.spec_path, "--out", plan];
+    args.extend_from_slice(more);
     let env = [
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", SECRET),
@@ -153,9 +159,17 @@ async fn a_plan_whose_objects_changed_since_is_refused_naming_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_is_applied_only_from_its_spec_account_and_endpoint() {
-    let c = Cluster::new("savedwhere", with_sqs_policy).await;
+    let c = Cluster::applied("savedwhere", with_sqs_policy).await;
+    c.rewrite(ClusterYaml::new(&c.name).with_node_policy(SQS_STATEMENT_WIDER));
     let plan = plan_path(&c, "plan.json");
-    save_plan(&c, &plan).await.assert_code(0);
+    // Planned from the bulk read; the fingerprints come from single reads all the same, so
+    // the plan applies at the end, its role and policy present and unchanged.
+    save_plan_with(&c, &plan, &["--fetch", "bulk"])
+        .await
+        .assert_code(0);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(file["settings"]["fetch"], "bulk");
     c.proxy.clear();
 
     // The spec edited after planning: refused before any request.
@@ -219,6 +233,9 @@ async fn a_plan_is_applied_only_from_its_spec_account_and_endpoint() {
     c.assert_no_writes();
 
     // Nothing was written by any of it; the plan still applies.
-    apply_plan(&c, &plan).await.assert_code(0);
+    let applied = apply_plan(&c, &plan).await;
+    applied.assert_code(0);
+    applied.assert_stdout_has("Applied 1 changes.");
+    assert_eq!(c.proxy.writes(), ["PutRolePolicy"]);
     assert_account_matches(&c.desired()).await;
 }

@@ -232,6 +232,15 @@ async fn a_plan_is_applied_only_from_its_spec_account_and_endpoint() {
     run.assert_stderr_has("Error: --out needs the spec in files");
     c.assert_no_writes();
 
+    // A plan with errors (the changed policy may not be written) is not saved.
+    let refused = plan_path(&c, "refused.json");
+    let overrides = ["--lifecycle-overrides", "IAMRolePolicy=ExistsAndValidates"];
+    let run = save_plan_with(&c, &refused, &overrides).await;
+    run.assert_code(1);
+    run.assert_stderr_has("Error: the plan has errors, so no plan file was written\n");
+    assert!(!std::path::Path::new(&refused).exists());
+    c.assert_no_writes();
+
     // Nothing was written by any of it; the plan still applies.
     let applied = apply_plan(&c, &plan).await;
     applied.assert_code(0);

@@ -3,10 +3,13 @@
 //! code and an error becomes its message.
 
 mod args;
+mod plan_args;
+mod saved;
 
 use std::io::{IsTerminal, Write};
 
 pub use args::{AnnotationsArgs, Cli, Command, OutputFormat, UpdateArgs};
+pub use plan_args::{ApplyArgs, ShowArgs};
 
 use crate::apply::{apply, ApplyReport};
 use crate::cloud::{Cloud, ConnectOptions};
@@ -28,6 +31,8 @@ pub async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Update(args) => update(args).await,
         Command::Annotations(args) => annotations(args).await.unwrap_or_else(|e| fail(&e)),
+        Command::Apply(args) => saved::apply_plan(args).await,
+        Command::Show(args) => saved::show(args).unwrap_or_else(|e| fail(&e)),
     }
 }
 
@@ -85,16 +90,26 @@ async fn update(args: UpdateArgs) -> i32 {
     let code = run_update(args, &mut connected)
         .await
         .unwrap_or_else(|e| fail(&e));
-    if let (Some(path), Some(cloud)) = (calls_json, connected) {
-        let counts = serde_json::to_string_pretty(&cloud.call_counts()).expect("counts serialise");
-        if let Err(source) = std::fs::write(&path, counts) {
-            return fail(&Error::CallsJson { path, source });
-        }
-    }
-    code
+    write_calls_json(calls_json, connected).unwrap_or(code)
+}
+
+/// `--calls-json`, when rolecall got as far as connecting: `Some` exit code if it could not
+/// be written.
+fn write_calls_json(path: Option<std::path::PathBuf>, connected: Option<Cloud>) -> Option<i32> {
+    let (Some(path), Some(cloud)) = (path, connected) else {
+        return None;
+    };
+    let counts = serde_json::to_string_pretty(&cloud.call_counts()).expect("counts serialise");
+    let source = std::fs::write(&path, counts).err()?;
+    Some(fail(&Error::CallsJson { path, source }))
 }
 
 async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
+    // Before the spec is read (see `spec_digests`).
+    let digests = match &args.out {
+        Some(_) => saved::spec_digests(&args.files)?,
+        None => Vec::new(),
+    };
     let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
         overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
@@ -137,6 +152,9 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
             let _ = write!(stdout, "{ending}");
             return Err(Error::NewAccess(widening));
         }
+    }
+    if let Some(path) = &args.out {
+        return saved::save(&cloud, &outcome, &args, digests, path).await;
     }
     let report = if args.yes && outcome.may_apply() {
         let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();

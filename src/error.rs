@@ -49,6 +49,10 @@ pub enum Error {
     /// adds.
     #[error("--deny-new-access: {} change(s) may grant new access; nothing was written", .0.len())]
     NewAccess(Vec<(String, String)>),
+    /// A saved plan not written, not readable, or not applicable: made elsewhere, from a
+    /// spec since changed, or stale.
+    #[error("{0}")]
+    SavedPlan(#[from] crate::saved_plan::Refusal),
     /// `--calls-json` could not be written.
     #[error("cannot write {}: {source}", path.display())]
     CallsJson {

@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod redact;
 pub mod render;
 pub mod rolling;
+pub mod saved_plan;
 pub mod spec;
 
 #[cfg(test)]

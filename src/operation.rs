@@ -7,8 +7,10 @@ use crate::model::{
 };
 use crate::policy;
 
-/// The IAM call that carries out a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The IAM call that carries out a change. A saved plan holds it as JSON (docs/saved-plans.md):
+/// the `action` is IAM's name for the call, the other keys its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action", deny_unknown_fields)]
 pub enum Operation {
     CreateRole {
         name: String,
@@ -62,6 +64,7 @@ pub enum Operation {
     DeleteRole {
         name: String,
     },
+    #[serde(rename = "CreateOpenIDConnectProvider")]
     CreateOpenIdConnectProvider {
         /// The ARN IAM will give it, to recognise it when a retried create is refused.
         arn: String,
@@ -71,6 +74,7 @@ pub enum Operation {
         /// None sent when empty: IAM no longer requires them.
         thumbprints: Vec<String>,
     },
+    #[serde(rename = "AddClientIDToOpenIDConnectProvider")]
     AddClientIdToOpenIdConnectProvider {
         arn: String,
         client_ids: Vec<String>,

@@ -41,6 +41,10 @@ pub enum Command {
     Update(UpdateArgs),
     /// Print the Kubernetes annotations for the spec's pod roles, as YAML for kubectl apply.
     Annotations(AnnotationsArgs),
+    /// Apply a plan saved by `update --out`, exactly, if nothing it touches has changed.
+    Apply(super::plan_args::ApplyArgs),
+    /// Print a plan saved by `update --out`, as text or JSON.
+    Show(super::plan_args::ShowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +85,11 @@ pub struct UpdateArgs {
     /// Apply the changes. Without it, nothing is written.
     #[arg(long)]
     pub yes: bool,
+
+    /// Save the plan to this file, for `rolecall apply PLAN` (docs/saved-plans.md). Nothing
+    /// is written to AWS; not with --yes.
+    #[arg(long, value_name = "PLAN", conflicts_with = "yes")]
+    pub out: Option<PathBuf>,
 
     /// Send AWS requests to this endpoint (for example LocalStack). AWS_ENDPOINT_URL
     /// works too.
@@ -226,7 +235,7 @@ fn dns_zone_id(value: &str) -> Result<String, String> {
 
 /// `--endpoint-url`: an absolute http:// or https:// URL with a host, checked here so that a
 /// bad one is a one-line usage error rather than a failed request.
-fn endpoint_url(value: &str) -> Result<String, String> {
+pub(super) fn endpoint_url(value: &str) -> Result<String, String> {
     Cloud::check_endpoint_url(value).map(|()| value.to_string())
 }
 

@@ -122,6 +122,10 @@ impl Cloud {
                 route53_region(region.as_ref()),
             ))
             .build();
+        let identity = super::Identity {
+            region: region.to_string(),
+            endpoint: sdk.endpoint_url().map(str::to_string),
+        };
         let config = aws_sdk_iam::config::Builder::from(&sdk)
             .region(region)
             .build();
@@ -133,6 +137,7 @@ impl Cloud {
             route53: aws_sdk_route53::Client::from_conf(route53),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             calls: Arc::default(),
+            identity,
         })
     }
 

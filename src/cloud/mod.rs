@@ -19,6 +19,7 @@ mod fetch;
 mod read;
 mod retry;
 mod route53;
+mod touched;
 mod write;
 
 pub use connect::ConnectOptions;
@@ -37,9 +38,22 @@ pub struct Cloud {
     route53: aws_sdk_route53::Client,
     limit: Arc<Semaphore>,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+    /// Where the calls go: a saved plan records it, and is applied only where it was made.
+    identity: Identity,
+}
+
+/// The IAM client's region and endpoint URL (`None`: AWS's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub region: String,
+    pub endpoint: Option<String>,
 }
 
 impl Cloud {
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// Calls made so far, by AWS operation.
     pub fn call_counts(&self) -> BTreeMap<&'static str, u64> {
         self.calls.lock().expect("call counter").clone()

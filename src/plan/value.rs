@@ -4,7 +4,10 @@
 use crate::model::{Lifecycle, ResourceId};
 use crate::operation::Operation;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Create,
     Modify,

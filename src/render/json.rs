@@ -131,12 +131,17 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
         "effective_access": effective_access(effective),
     });
     if let Some(report) = applied {
-        doc["applied"] = json!({
-            "succeeded": report.succeeded(),
-            "done": report.applied.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
-            "failed": report.failed.iter().map(|(c, e)| json!({"id": c.id.to_string(), "error": e.to_string()})).collect::<Vec<_>>(),
-            "not_started": report.not_started.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
-        });
+        doc["applied"] = applied_report(report);
     }
     doc
+}
+
+/// What an apply did: the document's `applied`.
+pub fn applied_report(report: &ApplyReport) -> Value {
+    json!({
+        "succeeded": report.succeeded(),
+        "done": report.applied.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+        "failed": report.failed.iter().map(|(c, e)| json!({"id": c.id.to_string(), "error": e.to_string()})).collect::<Vec<_>>(),
+        "not_started": report.not_started.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+    })
 }

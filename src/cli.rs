@@ -3,10 +3,11 @@
 //! code and an error becomes its message.
 
 mod args;
+mod delete;
 
 use std::io::{IsTerminal, Write};
 
-pub use args::{AnnotationsArgs, Cli, Command, OutputFormat, UpdateArgs};
+pub use args::{AnnotationsArgs, Cli, Command, DeleteArgs, OutputFormat, UpdateArgs};
 
 use crate::apply::{apply, ApplyReport};
 use crate::cloud::{Cloud, ConnectOptions};
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Update(args) => update(args).await,
         Command::Annotations(args) => annotations(args).await.unwrap_or_else(|e| fail(&e)),
+        Command::Delete(args) => delete::delete(args).await,
     }
 }
 
@@ -103,6 +105,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
         dns_zone_id: args.dns_zone_id.clone(),
         plan: PlanOptions {
             remove_extra_inline_policies: args.remove_extra_inline_policies,
+            ..PlanOptions::default()
         },
     };
     let cloud = reconcile::connect(

@@ -15,7 +15,7 @@ use super::value::Plan;
 use crate::model::{ActualInstanceProfile, ActualRole, ActualState, DesiredState, Lifecycle};
 
 /// Why an object is deleted, or listed.
-const TEARDOWN: &str = "is part of the cluster being deleted";
+const TEARDOWN: &str = "is named as this cluster's IAM";
 
 /// The teardown of everything the desired state names and the account holds, plus the
 /// removed groups' IAM and stray pod roles.

@@ -67,7 +67,8 @@ fn must_go_first(other: &Operation, delete: &Operation) -> bool {
     match delete {
         Operation::DeleteRole { name } => other.role() == Some(name.as_str()),
         Operation::DeleteInstanceProfile { name } => {
-            matches!(other, Operation::RemoveRoleFromInstanceProfile { profile, .. } if profile == name)
+            matches!(other, Operation::RemoveRoleFromInstanceProfile { .. })
+                && other.profile() == Some(name.as_str())
         }
         Operation::DeleteOpenIdConnectProvider { .. } => {
             matches!(other, Operation::DeleteRole { .. })

@@ -3,12 +3,13 @@
 //! code and an error becomes its message.
 
 mod args;
+mod delete;
 mod plan_args;
 mod saved;
 
 use std::io::{IsTerminal, Write};
 
-pub use args::{AnnotationsArgs, Cli, Command, OutputFormat, UpdateArgs};
+pub use args::{AnnotationsArgs, Cli, Command, DeleteArgs, OutputFormat, UpdateArgs};
 pub use plan_args::{ApplyArgs, ShowArgs};
 
 use crate::apply::{apply, ApplyReport};
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Annotations(args) => annotations(args).await.unwrap_or_else(|e| fail(&e)),
         Command::Apply(args) => saved::apply_plan(args).await,
         Command::Show(args) => saved::show(args).unwrap_or_else(|e| fail(&e)),
+        Command::Delete(args) => delete::delete(args).await,
     }
 }
 
@@ -118,6 +120,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
         dns_zone_id: args.dns_zone_id.clone(),
         plan: PlanOptions {
             remove_extra_inline_policies: args.remove_extra_inline_policies,
+            ..PlanOptions::default()
         },
     };
     let cloud = reconcile::connect(

@@ -90,11 +90,12 @@ pub fn apply_overrides(
     overrides: &Overrides,
 ) -> Result<(), InputError> {
     for id in overrides.by_object.keys() {
-        // A stray pod role (in the account, no longer in the spec) is found only once the
-        // account is read; the plan says if such an override then names nothing.
+        // A stray pod role or a removed group's IAM (in the account, no longer in the spec)
+        // is found only once the account is read; the plan says if such an override then
+        // names nothing.
         let may_be_stray = matches!(id.kind, ResourceType::IamRole | ResourceType::IamRolePolicy)
             && desired.pod_role_scope.contains(&id.name);
-        if !desired.contains(id) && !may_be_stray {
+        if !desired.contains(id) && !may_be_stray && !desired.names_removed_group(id) {
             let known: Vec<String> = desired
                 .ids()
                 .into_iter()

@@ -227,6 +227,10 @@ pub struct DesiredState {
     pub oidc_providers: Vec<DesiredOidcProvider>,
     /// Pod roles rolecall may have made for this cluster and may delete.
     pub pod_role_scope: PodRoleScope,
+    /// The names of the instance-group roles (and their profiles, which kops names alike)
+    /// of the kinds the spec no longer has (no more bastions): deleted when this cluster
+    /// owns them.
+    pub removed_groups: Vec<String>,
     /// The `--lifecycle-overrides` of the run: they also govern objects found only in the
     /// account, such as a stray pod role to delete.
     pub overrides: Overrides,
@@ -285,6 +289,17 @@ impl DesiredState {
                 .profile_roles
                 .iter()
                 .any(|l| l.role == role && l.lifecycle.writes())
+    }
+
+    /// Whether the id names an object of a removed instance group (its role, policies,
+    /// profile, link or an attachment), which only the account can show.
+    pub fn names_removed_group(&self, id: &ResourceId) -> bool {
+        self.removed_groups.iter().any(|n| match id.kind {
+            ResourceType::IamRolePolicy => id.name == *n || id.name == format!("additional.{n}"),
+            ResourceType::IamRolePolicyAttachment => id.name.starts_with(&format!("{n}/")),
+            ResourceType::IamOidcProvider => false,
+            _ => id.name == *n,
+        })
     }
 
     pub fn contains(&self, id: &ResourceId) -> bool {
@@ -525,6 +540,9 @@ pub struct ActualState {
     pub oidc_providers: BTreeMap<String, ActualOidcProvider>,
     /// Roles in the pod-role scope that the desired state does not name.
     pub stray_pod_roles: Vec<ActualRole>,
+    /// The roles of `DesiredState::removed_groups` the account holds, read whole (their
+    /// profiles are in `instance_profiles`).
+    pub removed_group_roles: Vec<ActualRole>,
     /// Everything that grants access to the roles rolecall does not own (external roles and
     /// roles under a lifecycle that only checks), for the effective-access report: role ->
     /// every inline policy (by name) and every attached managed policy (by ARN, its

@@ -51,6 +51,15 @@ pub enum Operation {
         profile: String,
         role: String,
     },
+    /// Only on the way to deleting an owned instance profile, or the owned role in it.
+    RemoveRoleFromInstanceProfile {
+        profile: String,
+        role: String,
+    },
+    /// Only for an instance profile this cluster's tags prove it owns, once it holds no role.
+    DeleteInstanceProfile {
+        name: String,
+    },
     AttachRolePolicy {
         role: String,
         policy_arn: String,
@@ -59,8 +68,9 @@ pub enum Operation {
         role: String,
         policy_arn: String,
     },
-    /// Only for a pod role that carries this cluster's owned tag and is out of the spec,
-    /// once its inline policies are deleted and its managed policies detached.
+    /// Only for a role that carries this cluster's owned tag and is out of the spec (or
+    /// torn down), once its inline policies are deleted, its managed policies detached and
+    /// it is out of every instance profile.
     DeleteRole {
         name: String,
     },
@@ -78,6 +88,11 @@ pub enum Operation {
     AddClientIdToOpenIdConnectProvider {
         arn: String,
         client_ids: Vec<String>,
+    },
+    /// Only for a provider this cluster's tags prove it owns, after the roles that trust it.
+    #[serde(rename = "DeleteOpenIDConnectProvider")]
+    DeleteOpenIdConnectProvider {
+        arn: String,
     },
 }
 
@@ -128,6 +143,8 @@ impl Operation {
             Operation::DeleteRolePolicy { .. } => "DeleteRolePolicy",
             Operation::CreateInstanceProfile { .. } => "CreateInstanceProfile",
             Operation::AddRoleToInstanceProfile { .. } => "AddRoleToInstanceProfile",
+            Operation::RemoveRoleFromInstanceProfile { .. } => "RemoveRoleFromInstanceProfile",
+            Operation::DeleteInstanceProfile { .. } => "DeleteInstanceProfile",
             Operation::AttachRolePolicy { .. } => "AttachRolePolicy",
             Operation::DetachRolePolicy { .. } => "DetachRolePolicy",
             Operation::DeleteRole { .. } => "DeleteRole",
@@ -135,6 +152,7 @@ impl Operation {
             Operation::AddClientIdToOpenIdConnectProvider { .. } => {
                 "AddClientIDToOpenIDConnectProvider"
             }
+            Operation::DeleteOpenIdConnectProvider { .. } => "DeleteOpenIDConnectProvider",
         }
     }
 
@@ -155,7 +173,8 @@ impl Operation {
             | Operation::DeleteRolePolicy { role, name } => {
                 format!("policy {name} of role {role}")
             }
-            Operation::CreateInstanceProfile { name, .. } => format!("instance profile {name}"),
+            Operation::CreateInstanceProfile { name, .. }
+            | Operation::DeleteInstanceProfile { name } => format!("instance profile {name}"),
             Operation::AttachRolePolicy { role, policy_arn } => {
                 format!("policy {policy_arn} to role {role}")
             }
@@ -163,11 +182,15 @@ impl Operation {
                 format!("policy {policy_arn} from role {role}")
             }
             Operation::CreateOpenIdConnectProvider { url, .. } => format!("OIDC provider {url}"),
-            Operation::AddClientIdToOpenIdConnectProvider { arn, .. } => {
+            Operation::AddClientIdToOpenIdConnectProvider { arn, .. }
+            | Operation::DeleteOpenIdConnectProvider { arn } => {
                 format!("OIDC provider {arn}")
             }
             Operation::AddRoleToInstanceProfile { profile, role } => {
                 format!("role {role} into instance profile {profile}")
+            }
+            Operation::RemoveRoleFromInstanceProfile { profile, role } => {
+                format!("role {role} out of instance profile {profile}")
             }
         }
     }
@@ -182,12 +205,37 @@ impl Operation {
             | Operation::PutRolePolicy { role, .. }
             | Operation::DeleteRolePolicy { role, .. }
             | Operation::AddRoleToInstanceProfile { role, .. }
+            | Operation::RemoveRoleFromInstanceProfile { role, .. }
             | Operation::AttachRolePolicy { role, .. }
             | Operation::DetachRolePolicy { role, .. } => Some(role),
             Operation::CreateInstanceProfile { .. }
+            | Operation::DeleteInstanceProfile { .. }
             | Operation::CreateOpenIdConnectProvider { .. }
-            | Operation::AddClientIdToOpenIdConnectProvider { .. } => None,
+            | Operation::AddClientIdToOpenIdConnectProvider { .. }
+            | Operation::DeleteOpenIdConnectProvider { .. } => None,
         }
+    }
+
+    /// The instance profile the operation acts on, if any.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Operation::CreateInstanceProfile { name, .. }
+            | Operation::DeleteInstanceProfile { name } => Some(name),
+            Operation::AddRoleToInstanceProfile { profile, .. }
+            | Operation::RemoveRoleFromInstanceProfile { profile, .. } => Some(profile),
+            _ => None,
+        }
+    }
+
+    /// Whether the operation deletes a whole object (a role, a profile, a provider), which
+    /// must wait for what is removed from it or what refers to it: see `plan::stages`.
+    pub fn deletes_object(&self) -> bool {
+        matches!(
+            self,
+            Operation::DeleteRole { .. }
+                | Operation::DeleteInstanceProfile { .. }
+                | Operation::DeleteOpenIdConnectProvider { .. }
+        )
     }
 
     /// The objects that must exist before this operation can succeed.
@@ -211,19 +259,24 @@ impl Operation {
             | Operation::DetachRolePolicy { role, .. } => {
                 vec![Need::Holder(ResourceId::new(ResourceType::IamRole, role))]
             }
-            Operation::AddRoleToInstanceProfile { profile, role } => vec![
+            Operation::AddRoleToInstanceProfile { profile, role }
+            | Operation::RemoveRoleFromInstanceProfile { profile, role } => vec![
                 Need::Holder(ResourceId::new(ResourceType::IamRole, role)),
                 Need::Holder(ResourceId::new(ResourceType::IamInstanceProfile, profile)),
             ],
             Operation::CreateInstanceProfile { .. }
             | Operation::DeleteRole { .. }
+            | Operation::DeleteInstanceProfile { .. }
+            | Operation::DeleteOpenIdConnectProvider { .. }
             | Operation::CreateOpenIdConnectProvider { .. }
             | Operation::AddClientIdToOpenIdConnectProvider { .. } => vec![],
         }
     }
 
     /// Whether NoSuchEntity means success: deleting or detaching what is already gone is
-    /// what was wanted (a boundary removed from a role that is gone is gone too).
+    /// what was wanted (a boundary removed from a role that is gone is gone too, and a role
+    /// taken out of a profile that is gone is out of it), so that a teardown stopped
+    /// half-way converges on the next run.
     pub fn absent_is_done(&self) -> bool {
         matches!(
             self,
@@ -231,6 +284,9 @@ impl Operation {
                 | Operation::DetachRolePolicy { .. }
                 | Operation::DeleteRolePermissionsBoundary { .. }
                 | Operation::DeleteRole { .. }
+                | Operation::RemoveRoleFromInstanceProfile { .. }
+                | Operation::DeleteInstanceProfile { .. }
+                | Operation::DeleteOpenIdConnectProvider { .. }
         )
     }
 
@@ -500,6 +556,32 @@ mod tests {
         assert!(!op.done_as_found(&with(None)));
         assert!(!op.done_as_found(&with(Some("arn:aws:iam::000000000000:policy/x"))));
         assert!(!create_role().done_as_found(&with(Some(arn))));
+    }
+
+    #[test]
+    fn teardown_operations_are_done_when_their_object_is_gone() {
+        let out = Operation::RemoveRoleFromInstanceProfile {
+            profile: "p".into(),
+            role: "r".into(),
+        };
+        let profile = Operation::DeleteInstanceProfile { name: "p".into() };
+        let provider = Operation::DeleteOpenIdConnectProvider {
+            arn: "arn:aws:iam::000000000000:oidc-provider/i".into(),
+        };
+        assert_eq!(out.action(), "RemoveRoleFromInstanceProfile");
+        assert_eq!(out.target(), "role r out of instance profile p");
+        assert_eq!((out.role(), out.profile()), (Some("r"), Some("p")));
+        assert_eq!(profile.action(), "DeleteInstanceProfile");
+        assert_eq!(profile.target(), "instance profile p");
+        assert_eq!(provider.action(), "DeleteOpenIDConnectProvider");
+        for op in [&out, &profile, &provider] {
+            // NoSuchEntity after a stopped run means the earlier run did it.
+            assert!(op.absent_is_done());
+            assert!(!op.still_propagating(Some("NoSuchEntity"), ""));
+            assert_eq!(op.read_back(), None);
+        }
+        assert!(!out.deletes_object());
+        assert!(profile.deletes_object() && provider.deletes_object());
     }
 
     #[test]

@@ -217,6 +217,9 @@ pub async fn reconcile(
     if !invalid.is_empty() {
         return Err(Error::Documents(invalid));
     }
+    if settings.plan.teardown {
+        return teardown(cloud, cluster, &desired, known, settings).await;
+    }
     // The instances to roll depend on the spec alone: list them while the account is read.
     let (actual, stale) = tokio::join!(
         cloud.fetch(&desired, known, settings.fetch),
@@ -253,6 +256,31 @@ pub async fn reconcile(
         generation: cluster.generation,
         access,
         effective,
+    })
+}
+
+/// `delete`: the same read, and the plan of deleting what the cluster owns. What concerns
+/// the objects' future (the lint, the effective access, the instances to roll, the notes
+/// on what pod roles need outside IAM) is left out.
+async fn teardown(
+    cloud: &Cloud,
+    cluster: ClusterSpec,
+    desired: &DesiredState,
+    known: ActualState,
+    settings: &Settings,
+) -> Result<Outcome, Error> {
+    let actual = cloud.fetch(desired, known, settings.fetch).await?;
+    let plan = plan::plan_with(desired, &actual, settings.plan);
+    tracing::debug!(target: LOG_TARGET, calls = ?cloud.call_counts(), "read the account");
+    let access = crate::access::analyze(&plan);
+    Ok(Outcome {
+        cluster: cluster.name,
+        plan,
+        pods: PodRoleSummary::default(),
+        stale: Vec::new(),
+        generation: cluster.generation,
+        access,
+        effective: Vec::new(),
     })
 }
 

@@ -114,7 +114,25 @@ fn render_changes(plan: &Plan, access: &[Option<AccessDiff>], style: Style) -> S
         }
         out.push('\n');
     }
+    problems(&mut out, NOT_OWNED, "33", &plan.not_owned, style);
     out
+}
+
+/// The title of the objects a deletion leaves alone because nothing proves them this
+/// cluster's.
+pub const NOT_OWNED: &str = "Not deleted: not provably this cluster's (no ownership tag):";
+
+/// What `delete` prints last: as `update`, except that a plan with nothing to delete says
+/// so in the teardown's words.
+pub fn render_teardown_ending(outcome: &Outcome, report: Option<&ApplyReport>) -> String {
+    let plan = &outcome.plan;
+    if report.is_none() && plan.errors.is_empty() && !plan.has_changes() {
+        return format!(
+            "Nothing of cluster {} is left that rolecall can delete\n",
+            outcome.cluster
+        );
+    }
+    render_ending(plan, report)
 }
 
 /// The effective access of the roles others own (docs/access.md): per role, what kops

@@ -165,7 +165,13 @@ pub fn of_change(change: &Change) -> Option<AccessDiff> {
         Operation::AddClientIdToOpenIdConnectProvider { client_ids, .. } => diff
             .principals_added
             .push(format!("tokens for {}", client_ids.join(", "))),
-        Operation::DeleteRole { .. } | Operation::CreateInstanceProfile { .. } => return None,
+        Operation::DeleteOpenIdConnectProvider { arn } => {
+            diff.principals_removed.push(format!("tokens of {arn}"))
+        }
+        Operation::DeleteRole { .. }
+        | Operation::CreateInstanceProfile { .. }
+        | Operation::RemoveRoleFromInstanceProfile { .. }
+        | Operation::DeleteInstanceProfile { .. } => return None,
     }
     (!diff.is_empty()).then_some(diff)
 }

@@ -45,6 +45,9 @@ pub enum Command {
     Apply(super::plan_args::ApplyArgs),
     /// Print a plan saved by `update --out`, as text or JSON.
     Show(super::plan_args::ShowArgs),
+    /// Show what deleting the cluster's IAM would delete (only what its tags prove it owns),
+    /// or delete it with --yes.
+    Delete(DeleteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +167,81 @@ pub struct UpdateArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
 }
+/// `delete`: the flags of `update` that mean something for a teardown.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The kops cluster spec, as for update: it names what the cluster has.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Which kops release's IAM the cluster has: 1.10 or 1.36, as for update.
+    #[arg(long, value_name = "VERSION", value_parser = kops_version)]
+    pub kops_version: Option<Generation>,
+
+    /// Delete. Without it, nothing is written.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Send AWS requests to this endpoint (for example LocalStack). AWS_ENDPOINT_URL
+    /// works too.
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
+    pub endpoint_url: Option<String>,
+
+    /// Per-type or per-object lifecycles, as for update: an object whose lifecycle does not
+    /// write (`IAMRole/bastions.example.com=Ignore`) is not deleted, nor what it holds.
+    #[arg(long, value_name = "OVERRIDES")]
+    pub lifecycle_overrides: Vec<String>,
+
+    /// How to read the account: per-object, bulk or auto, as for update.
+    #[arg(long, value_enum, default_value_t = FetchStrategy::Auto)]
+    pub fetch: FetchStrategy,
+
+    /// How to print the plan: text, or one JSON document (schema in docs/plan-json.md).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Exit 0 when nothing is left to delete, 2 when deletions are pending, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// The ID of the cluster's Route53 hosted zone, as for update.
+    #[arg(long, value_name = "ID", value_parser = dns_zone_id)]
+    pub dns_zone_id: Option<String>,
+
+    /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
+    #[arg(long, value_name = "FILE")]
+    pub calls_json: Option<PathBuf>,
+
+    /// How many AWS calls may be in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// How many seconds one operation may wait for IAM's eventual consistency.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub consistency_timeout: u64,
+
+    /// How many seconds one AWS request may take before it is abandoned and retried.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub attempt_timeout: u64,
+
+    /// Attempts per AWS call, the first included, as for update.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+}
+
+impl DeleteArgs {
+    /// The connection's limits and timeouts, from the flags.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            concurrency: self.concurrency.into(),
+            consistency_timeout: Duration::from_secs(self.consistency_timeout),
+            attempt_timeout: Duration::from_secs(self.attempt_timeout),
+            max_attempts: self.max_attempts,
+            ..ConnectOptions::default()
+        }
+    }
+}
+
 impl UpdateArgs {
     /// The connection's limits and timeouts, from the flags.
     pub fn connect_options(&self) -> ConnectOptions {

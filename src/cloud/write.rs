@@ -137,6 +137,28 @@ impl Cloud {
                     .role_name(role);
                 self.write(op, req.send()).await
             }
+            Operation::RemoveRoleFromInstanceProfile { profile, role } => {
+                let req = self
+                    .iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(profile)
+                    .role_name(role);
+                self.write(op, req.send()).await
+            }
+            Operation::DeleteInstanceProfile { name } => {
+                let req = self
+                    .iam
+                    .delete_instance_profile()
+                    .instance_profile_name(name);
+                self.write(op, req.send()).await
+            }
+            Operation::DeleteOpenIdConnectProvider { arn } => {
+                let req = self
+                    .iam
+                    .delete_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn);
+                self.write(op, req.send()).await
+            }
         }
     }
 

@@ -163,6 +163,7 @@ pub fn desired_state(spec: &ClusterSpec) -> Result<DesiredState, InputErrors> {
     }
 
     state.external_profiles = external_profiles(spec, &generation, &trust, &mut errors);
+    state.removed_groups = removed_groups(spec, &state);
 
     if errors.is_empty() {
         Ok(state)
@@ -277,6 +278,25 @@ fn external_profiles(
 }
 
 /// Roles with at least one instance group that does not bring its own instance profile.
+/// The IAM names of the instance-group kinds the spec has no group of (kops 1.10 had no
+/// API-server groups), less any name the desired state uses: a removed group's IAM to
+/// delete when owned. A kind whose groups use an existing profile is not removed.
+fn removed_groups(spec: &ClusterSpec, state: &DesiredState) -> Vec<String> {
+    InstanceRole::ALL
+        .into_iter()
+        .filter(|r| {
+            *r != InstanceRole::ApiServer
+                || spec.generation.generation == crate::spec::Generation::Kops136
+        })
+        .filter(|r| !spec.instance_groups.iter().any(|ig| ig.role == *r))
+        .map(|r| group_role_name(spec, r))
+        .filter(|name| {
+            !state.roles.iter().any(|d| d.name == *name)
+                && !state.instance_profiles.iter().any(|p| p.name == *name)
+        })
+        .collect()
+}
+
 fn managed_roles(spec: &ClusterSpec) -> Vec<InstanceRole> {
     InstanceRole::ALL
         .into_iter()

@@ -194,3 +194,26 @@ fn a_bad_zone_is_reported_once_for_all_roles() {
     assert_eq!(errors.0.len(), 1, "{errors}");
     assert_eq!(errors.0[0].field.as_deref(), Some("spec.dnsZone"));
 }
+
+#[test]
+fn the_kinds_no_group_has_are_removed_groups_by_kops_names() {
+    let all = desired_state(&cluster("example.k8s.local", STATE)).unwrap();
+    // kops 1.10 has no API-server groups, so they are never a removed kind.
+    assert!(all.removed_groups.is_empty(), "{:?}", all.removed_groups);
+    let text = crate::test_spec::cluster_text("example.k8s.local", STATE);
+    let without_bastions: String = text
+        .split_inclusive("---\n")
+        .filter(|doc| !doc.contains("role: Bastion"))
+        .collect();
+    let spec = crate::spec::parse_documents_as(
+        &[crate::spec::SourceFile {
+            path: "test.yaml".into(),
+            text: without_bastions.trim_end_matches("---\n").to_string(),
+        }],
+        Some(crate::spec::Generation::Kops110),
+    )
+    .unwrap();
+    let state = desired_state(&spec).unwrap();
+    assert_eq!(state.removed_groups, ["bastions.example.k8s.local"]);
+    assert!(state.roles.iter().all(|r| !r.name.starts_with("bastions.")));
+}

@@ -7,7 +7,9 @@ use crate::operation::{Need, Operation};
 
 /// Orders the changes in stages by what each needs: a role before the policies on it and
 /// before the trust policies that name it, an OIDC provider before the roles that trust
-/// it, and a role's policies removed before the role is deleted.
+/// it; and for deletions the reverse: a role's policies, attachments and profile links
+/// removed before the role is deleted, a profile emptied before it is deleted, and the
+/// roles deleted before an OIDC provider (which they may trust).
 pub(super) fn assign_stages(changes: &mut [Change]) {
     let creates: Vec<(ResourceId, usize)> = changes
         .iter()
@@ -19,10 +21,10 @@ pub(super) fn assign_stages(changes: &mut [Change]) {
         .iter()
         .enumerate()
         .map(|(i, c)| match &c.operation {
-            Operation::DeleteRole { name } => changes
+            op if op.deletes_object() => changes
                 .iter()
                 .enumerate()
-                .filter(|(j, o)| *j != i && o.operation.role() == Some(name.as_str()))
+                .filter(|(j, o)| *j != i && must_go_first(&o.operation, op))
                 .map(|(j, _)| j)
                 .collect(),
             op => op
@@ -54,6 +56,24 @@ pub(super) fn assign_stages(changes: &mut [Change]) {
         if !moved {
             break;
         }
+    }
+}
+
+/// Whether `other` must be done before `delete`, an operation that deletes a whole object:
+/// IAM refuses to delete a role that still has policies or a profile (DeleteConflict), and
+/// a profile that still holds a role. IAM would delete a provider that roles trust, but
+/// those roles would then trust nothing, so the provider goes last.
+fn must_go_first(other: &Operation, delete: &Operation) -> bool {
+    match delete {
+        Operation::DeleteRole { name } => other.role() == Some(name.as_str()),
+        Operation::DeleteInstanceProfile { name } => {
+            matches!(other, Operation::RemoveRoleFromInstanceProfile { .. })
+                && other.profile() == Some(name.as_str())
+        }
+        Operation::DeleteOpenIdConnectProvider { .. } => {
+            matches!(other, Operation::DeleteRole { .. })
+        }
+        _ => false,
     }
 }
 

@@ -106,6 +106,9 @@ pub struct Plan {
     pub errors: Vec<Problem>,
     /// Objects with lifecycle Ignore: neither read nor written.
     pub ignored: Vec<ResourceId>,
+    /// Objects a deletion would take (a teardown, a removed instance group) that this
+    /// cluster's tags do not prove it owns: listed, never touched.
+    pub not_owned: Vec<Problem>,
 }
 
 impl Plan {
@@ -123,5 +126,6 @@ impl Plan {
         self.warnings.sort_by(|a, b| a.id.cmp(&b.id));
         self.errors.sort_by(|a, b| a.id.cmp(&b.id));
         self.ignored.sort();
+        self.not_owned.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }

@@ -126,6 +126,7 @@ pub fn plan_document(outcome: &Outcome, applied: Option<&ApplyReport>) -> Value 
         "warnings": problems(&plan.warnings),
         "errors": problems(&plan.errors),
         "ignored": plan.ignored.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+        "not_owned": problems(&plan.not_owned),
         "instances_to_roll": roll,
         "kiam_assume_role_arn": pods.kiam_server_arn,
         "effective_access": effective_access(effective),

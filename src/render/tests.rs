@@ -450,3 +450,45 @@ fn the_effective_access_of_roles_others_own_follows_the_plan_and_goes_into_the_j
     );
     assert!(!render_plan(&none, Style::PLAIN).contains("Effective access"));
 }
+
+#[test]
+fn objects_not_provably_owned_have_their_own_section_and_json_list() {
+    let problem = Problem {
+        id: ResourceId::new(ResourceType::IamRole, "bastions.c"),
+        message: "not tagged".into(),
+    };
+    let plan = Plan {
+        not_owned: vec![problem],
+        ..Plan::default()
+    };
+    assert_eq!(
+        text(plan.clone()),
+        "Not deleted: not provably this cluster's (no ownership tag):\n  IAMRole/bastions.c\n  \tnot tagged\n\nNo changes need to be applied\n"
+    );
+    let outcome = Outcome {
+        cluster: "c".into(),
+        plan,
+        ..Outcome::default()
+    };
+    let doc = json::plan_document(&outcome, None);
+    assert_eq!(
+        doc["not_owned"],
+        serde_json::json!([{"id": "IAMRole/bastions.c", "message": "not tagged"}])
+    );
+    // delete's dry run says when nothing is left.
+    assert_eq!(
+        render_teardown_ending(&outcome, None),
+        "Nothing of cluster c is left that rolecall can delete\n"
+    );
+    let pending = Outcome {
+        plan: Plan {
+            changes: vec![create_profile()],
+            ..Plan::default()
+        },
+        ..Outcome::default()
+    };
+    assert_eq!(
+        render_teardown_ending(&pending, None),
+        format!("{MUST_SPECIFY_YES}\n")
+    );
+}

@@ -75,6 +75,16 @@ fn every_operation() -> Vec<Operation> {
             arn: "arn:aws:iam::123456789012:oidc-provider/issuer.example/c".into(),
             client_ids: vec!["other".into()],
         },
+        Operation::RemoveRoleFromInstanceProfile {
+            profile: "bastions.c".into(),
+            role: "bastions.c".into(),
+        },
+        Operation::DeleteInstanceProfile {
+            name: "bastions.c".into(),
+        },
+        Operation::DeleteOpenIdConnectProvider {
+            arn: "arn:aws:iam::123456789012:oidc-provider/issuer.example/c".into(),
+        },
     ]
 }
 
@@ -223,7 +233,8 @@ fn an_operation_touches_what_it_writes_and_the_role_or_profile_it_writes_into() 
     let all = touched(&changes());
     let unique: BTreeSet<_> = all.iter().collect();
     assert_eq!(unique.len(), all.len());
-    assert_eq!(all.len(), 9, "{all:?}");
+    // Nine objects for the other operations, and bastions.c with its profile for the deletes.
+    assert_eq!(all.len(), 11, "{all:?}");
 }
 
 fn role(trust: &str, tags: Tags) -> ActualRole {

@@ -60,7 +60,11 @@ pub fn touched_by(op: &Operation) -> Vec<Touched> {
         Operation::CreateInstanceProfile { name, .. } => {
             vec![Touched::InstanceProfile { name: name.clone() }]
         }
-        Operation::AddRoleToInstanceProfile { profile, role: r } => vec![
+        Operation::DeleteInstanceProfile { name } => {
+            vec![Touched::InstanceProfile { name: name.clone() }]
+        }
+        Operation::AddRoleToInstanceProfile { profile, role: r }
+        | Operation::RemoveRoleFromInstanceProfile { profile, role: r } => vec![
             role(r),
             Touched::InstanceProfile {
                 name: profile.clone(),
@@ -81,7 +85,8 @@ pub fn touched_by(op: &Operation) -> Vec<Touched> {
             },
         ],
         Operation::CreateOpenIdConnectProvider { arn, .. }
-        | Operation::AddClientIdToOpenIdConnectProvider { arn, .. } => {
+        | Operation::AddClientIdToOpenIdConnectProvider { arn, .. }
+        | Operation::DeleteOpenIdConnectProvider { arn } => {
             vec![Touched::OidcProvider { arn: arn.clone() }]
         }
     }

@@ -25,6 +25,7 @@ impl Cloud {
             .instance_profiles
             .iter()
             .map(|p| p.name.as_str())
+            .chain(desired.removed_groups.iter().map(String::as_str))
             .collect();
         let mut pages = self
             .iam
@@ -83,6 +84,11 @@ impl Cloud {
                         let mut role = role_from_detail(detail, true);
                         role.inline_policies = Some(inline_names(detail));
                         actual.stray_pod_roles.push(role);
+                    }
+                    None if desired.removed_groups.iter().any(|r| r == name) => {
+                        let mut role = role_from_detail(detail, true);
+                        role.inline_policies = Some(inline_names(detail));
+                        actual.removed_group_roles.push(role);
                     }
                     None => {}
                 }

@@ -137,18 +137,21 @@ impl Cloud {
             providers.spawn(async move { (id, arn.clone(), cloud.get_oidc_provider(&arn).await) });
         }
         let mut profiles = JoinSet::new();
-        for ip in &desired.instance_profiles {
+        let read = desired.instance_profiles.iter().filter(|ip| {
             let link_read = desired
                 .profile_roles
                 .iter()
                 .any(|l| l.profile == ip.name && l.lifecycle != Lifecycle::Ignore);
-            if actual.instance_profiles.contains_key(&ip.name)
-                || (ip.lifecycle == Lifecycle::Ignore && !link_read)
-            {
-                continue;
-            }
+            ip.lifecycle != Lifecycle::Ignore || link_read
+        });
+        // A removed group's profile may outlive its role (a deletion stopped half-way).
+        let names = read
+            .map(|ip| &ip.name)
+            .chain(&desired.removed_groups)
+            .filter(|name| !actual.instance_profiles.contains_key(*name));
+        for name in names {
             let cloud = self.clone();
-            let name = ip.name.clone();
+            let name = name.clone();
             profiles.spawn(async move { (name.clone(), cloud.get_instance_profile(&name).await) });
         }
         while let Some(joined) = providers.join_next().await {

@@ -30,6 +30,11 @@ impl Cloud {
             let desired = desired.clone();
             tokio::spawn(async move { cloud.stray_pod_roles(&desired).await })
         };
+        let removed = {
+            let cloud = self.clone();
+            let names = desired.removed_groups.clone();
+            tokio::spawn(async move { cloud.whole_roles(names).await })
+        };
         while let Some(joined) = roles.join_next().await {
             let fetched = joined.expect("fetch task panicked")?;
             if let Some(role) = fetched.role {
@@ -43,6 +48,7 @@ impl Cloud {
             actual.denied.extend(fetched.denied);
         }
         actual.stray_pod_roles = strays.await.expect("fetch task panicked")?;
+        actual.removed_group_roles = removed.await.expect("fetch task panicked")?;
         self.fetch_profiles_and_providers(desired, actual).await
     }
 
@@ -124,15 +130,21 @@ impl Cloud {
                     .map(str::to_string),
             );
         }
-        let mut strays = Vec::new();
+        self.whole_roles(names).await
+    }
+
+    /// The roles of these names that exist, each with the names of all its inline policies
+    /// and all its attachments: what deleting it takes.
+    async fn whole_roles(&self, names: Vec<String>) -> Result<Vec<ActualRole>, CloudError> {
+        let mut roles = Vec::new();
         for name in names {
             if let Read::Found(mut role) = self.get_role(&name).await? {
                 role.inline_policies = Some(self.inline_policy_names(&name).await?);
                 role.managed_policies = Some(self.attached_policies(&name).await?);
-                strays.push(role);
+                roles.push(role);
             }
         }
-        Ok(strays)
+        Ok(roles)
     }
 }
 

@@ -124,6 +124,12 @@ mod generation_wide {
         .unwrap();
         assert_eq!(spec.generation.generation, Generation::Kops136);
         let state = desired_state(&spec).unwrap();
+        // No API-server or bastion group: their IAM is a removed group's; the nodes' kind
+        // uses an existing profile, so it is not removed.
+        assert_eq!(
+            state.removed_groups,
+            ["apiservers.c.example.com", "bastions.c.example.com"]
+        );
         // The control plane is rolecall's, the nodes' profile someone else's.
         assert_eq!(
             state

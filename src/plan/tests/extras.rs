@@ -45,6 +45,7 @@ fn field<'a>(d: &'a Drift, name: &str) -> &'a FieldChange {
 fn remove() -> PlanOptions {
     PlanOptions {
         remove_extra_inline_policies: true,
+        ..PlanOptions::default()
     }
 }
 

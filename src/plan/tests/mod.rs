@@ -13,6 +13,7 @@ mod lifecycles;
 mod ownership;
 mod stages;
 mod strays;
+mod teardown;
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 

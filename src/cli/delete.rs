@@ -1,0 +1,83 @@
+//! `delete`: the teardown of the cluster's IAM, as `update` runs, with the plan of
+//! deletions (`PlanOptions::teardown`) in its place: a dry run, or `--yes` to delete.
+
+use std::io::{IsTerminal, Write};
+
+use super::{exit_code, fail, load, style, DeleteArgs, OutputFormat};
+use crate::apply::apply;
+use crate::cloud::Cloud;
+use crate::error::Error;
+use crate::plan::PlanOptions;
+use crate::reconcile::{self, Settings};
+use crate::{lifecycle, render};
+
+/// `delete`, and then `--calls-json` as for `update`.
+pub(super) async fn delete(args: DeleteArgs) -> i32 {
+    let calls_json = args.calls_json.clone();
+    let mut connected = None;
+    let code = run_delete(args, &mut connected)
+        .await
+        .unwrap_or_else(|e| fail(&e));
+    if let (Some(path), Some(cloud)) = (calls_json, connected) {
+        let counts = serde_json::to_string_pretty(&cloud.call_counts()).expect("counts serialise");
+        if let Err(source) = std::fs::write(&path, counts) {
+            return fail(&Error::CallsJson { path, source });
+        }
+    }
+    code
+}
+
+async fn run_delete(args: DeleteArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
+    let checked = load(&args.files, args.kops_version)?;
+    let settings = Settings {
+        overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
+        fetch: args.fetch,
+        dns_zone_id: args.dns_zone_id.clone(),
+        plan: PlanOptions {
+            teardown: true,
+            ..PlanOptions::default()
+        },
+        ..Settings::default()
+    };
+    let cloud = reconcile::connect(
+        &checked.cluster,
+        args.endpoint_url.clone(),
+        args.connect_options(),
+    )
+    .await?;
+    *connected = Some(cloud.clone());
+    let outcome = reconcile::reconcile(&cloud, checked, &settings).await?;
+
+    let json = args.output == OutputFormat::Json;
+    let mut stdout = std::io::stdout();
+    if !json {
+        let _ = write!(stdout, "{}", render::render_body(&outcome, style()));
+    }
+    let report = if args.yes && outcome.may_apply() {
+        let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+        // In JSON mode stdout carries only the document; the progress lines go to stderr.
+        let mut stderr = std::io::stderr();
+        let out: &mut dyn Write = if json { &mut stderr } else { &mut stdout };
+        Some(apply(&cloud, &outcome.plan, out, terminal && !json).await)
+    } else {
+        None
+    };
+    let ending = if json {
+        render::json::render(&outcome, report.as_ref())
+    } else {
+        render::render_teardown_ending(&outcome, report.as_ref())
+    };
+    let _ = write!(stdout, "{ending}");
+    if let Some(r) = report.as_ref().filter(|r| !r.succeeded()) {
+        return Err(Error::ApplyStopped {
+            failed: r.failed.len(),
+            applied: r.applied.len(),
+            not_started: r.not_started.len(),
+        });
+    }
+    Ok(exit_code(
+        &outcome.plan,
+        report.as_ref(),
+        args.detailed_exitcode,
+    ))
+}

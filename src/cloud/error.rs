@@ -80,16 +80,50 @@ where
     }
 }
 
-/// The kind of credential failure, without any detail that could echo a secret.
-pub(super) fn credential_error_summary(
+/// Why no credentials could be loaded, in one line of the SDK's own words: when the whole
+/// chain came up empty, what the profile provider said (a profile that is not defined, a
+/// `source_profile` naming a missing profile), otherwise the error and its causes. Only
+/// `Display` is used: the SDK's `Debug` form dumps its structures. The providers' messages
+/// name profiles and settings, never a key.
+pub(super) fn credential_error_message(
     e: &aws_credential_types::provider::error::CredentialsError,
-) -> &'static str {
+) -> String {
+    use aws_config::meta::ProviderChainError;
     use aws_credential_types::provider::error::CredentialsError as E;
-    match e {
-        E::CredentialsNotLoaded(_) => "no provider in the chain had any",
-        E::ProviderTimedOut(_) => "the provider timed out",
-        E::InvalidConfiguration(_) => "the credential configuration is invalid",
-        E::ProviderError(_) => "the provider failed",
-        _ => "the provider failed",
+    const SET: &str = "set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    const CHECK: &str = "check AWS_PROFILE and the AWS config and credentials files";
+    let chain =
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<ProviderChainError<E>>());
+    let text = match chain {
+        Some(chain) => match chain
+            .attempts()
+            .iter()
+            .filter(|a| a.name() == "Profile")
+            .find_map(|a| std::error::Error::source(a.error()))
+        {
+            Some(cause) => format!("no AWS credentials found: {}; {CHECK}", causes(cause)),
+            None => format!("no AWS credentials found: {SET}"),
+        },
+        None => format!("no AWS credentials found: {}; {CHECK}", causes(e)),
+    };
+    one_line(&text)
+}
+
+/// An error and its sources, `: ` between them, each said once.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
     }
+    parts.join(": ")
+}
+
+/// Line breaks (the SDK's parse errors have them) become spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

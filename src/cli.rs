@@ -97,7 +97,10 @@ async fn update(args: UpdateArgs) -> i32 {
 async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
     let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
-        overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
+        overrides: lifecycle::run_overrides(
+            &args.lifecycle_overrides,
+            std::env::var(lifecycle::ENV).ok().as_deref(),
+        )?,
         fetch: args.fetch,
         strict: args.strict,
         dns_zone_id: args.dns_zone_id.clone(),

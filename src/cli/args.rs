@@ -90,7 +90,8 @@ pub struct UpdateArgs {
     /// Per-type or per-object lifecycles, in kops's syntax:
     /// `IAMRole=ExistsAndWarnIfChanges,IAMRolePolicy/additional.nodes.example.com=Ignore`.
     /// Lifecycles: Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates,
-    /// ExistsAndWarnIfChanges.
+    /// ExistsAndWarnIfChanges. Without the flag, KOPS_LIFECYCLE_OVERRIDES is read, as kops
+    /// binds it; the flag, when given, wins.
     #[arg(long, value_name = "OVERRIDES")]
     pub lifecycle_overrides: Vec<String>,
 

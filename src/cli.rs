@@ -59,9 +59,11 @@ fn error_text(error: &Error) -> String {
     }
 }
 
+/// Colour on stdout as anstream decides it: `--no-color` (set globally in `main`), NO_COLOR,
+/// CLICOLOR_FORCE, CLICOLOR, then whether stdout is a terminal.
 fn style() -> Style {
     Style {
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
     }
 }
 

@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// No colour, even on a terminal or with CLICOLOR_FORCE. Without it, colour follows
+    /// NO_COLOR, CLICOLOR and CLICOLOR_FORCE, and is on only on a terminal.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -3,6 +3,7 @@
 //! code and an error becomes its message.
 
 mod args;
+mod generate;
 
 use std::io::{IsTerminal, Write};
 
@@ -28,6 +29,14 @@ pub async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Update(args) => update(args).await,
         Command::Annotations(args) => annotations(args).await.unwrap_or_else(|e| fail(&e)),
+        Command::Completions(args) => {
+            let _ = generate::completions(args.shell, &mut std::io::stdout());
+            EXIT_OK
+        }
+        Command::Man(args) => {
+            let _ = generate::man_page(args.command.as_deref(), &mut std::io::stdout());
+            EXIT_OK
+        }
     }
 }
 

@@ -46,6 +46,24 @@ pub enum Command {
     Update(UpdateArgs),
     /// Print the Kubernetes annotations for the spec's pod roles, as YAML for kubectl apply.
     Annotations(AnnotationsArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page of rolecall, or of one of its commands, as roff.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (rolecall-COMMAND(1)); without it, rolecall(1).
+    #[arg(value_name = "COMMAND", value_parser = command_name)]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -84,7 +102,7 @@ pub struct UpdateArgs {
     pub kops_version: Option<Generation>,
 
     /// Apply the changes. Without it, nothing is written.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     pub yes: bool,
 
     /// Send AWS requests to this endpoint (for example LocalStack). AWS_ENDPOINT_URL
@@ -202,6 +220,19 @@ fn usage_error(e: &clap::Error) -> ! {
         }
     }
     std::process::exit(EXIT_ERROR);
+}
+
+/// `man COMMAND`: one of rolecall's commands.
+fn command_name(value: &str) -> Result<String, String> {
+    let names = super::generate::command_names();
+    if names.iter().any(|n| n == value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not a command of rolecall; the commands are {}",
+            names.join(", ")
+        ))
+    }
 }
 
 /// `--account-id`: exactly twelve ASCII digits, as AWS writes account ids in ARNs.

@@ -104,7 +104,11 @@ pub(super) fn credential_error_message(
             Some(cause) => format!("no AWS credentials found: {}; {CHECK}", causes(cause)),
             None => format!("no AWS credentials found: {SET}"),
         },
-        None => format!("no AWS credentials found: {}; {CHECK}", causes(e)),
+        // A provider that was configured and failed, such as a role it could not assume.
+        None => format!(
+            "AWS credentials could not be loaded: {}; {CHECK}",
+            causes(e)
+        ),
     };
     one_line(&text)
 }
@@ -126,4 +130,29 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 /// Line breaks (the SDK's parse errors have them) become spaces.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+
+    #[test]
+    fn a_failed_provider_is_one_line_of_its_causes_without_debug_forms() {
+        let nested = std::io::Error::other("could not assume role\nAccessDenied");
+        let message = credential_error_message(&CredentialsError::provider_error(nested));
+        assert_eq!(
+            message,
+            "AWS credentials could not be loaded: an error occurred while loading credentials: could not assume role AccessDenied; check AWS_PROFILE and the AWS config and credentials files"
+        );
+    }
+
+    #[test]
+    fn a_provider_outside_a_chain_that_found_nothing_gives_its_reason() {
+        let message = credential_error_message(&CredentialsError::not_loaded("not set"));
+        assert_eq!(
+            message,
+            "AWS credentials could not be loaded: the credential provider was not enabled: not set; check AWS_PROFILE and the AWS config and credentials files"
+        );
+    }
 }

@@ -84,7 +84,8 @@ where
 /// chain came up empty, what the profile provider said (a profile that is not defined, a
 /// `source_profile` naming a missing profile), otherwise the error and its causes. Only
 /// `Display` is used: the SDK's `Debug` form dumps its structures. The providers' messages
-/// name profiles and settings, never a key.
+/// name profiles and settings, but a `credential_process` failure quotes the process's
+/// stderr, so the line is masked as the logs are.
 pub(super) fn credential_error_message(
     e: &aws_credential_types::provider::error::CredentialsError,
 ) -> String {
@@ -110,7 +111,7 @@ pub(super) fn credential_error_message(
             causes(e)
         ),
     };
-    one_line(&text)
+    crate::redact::redact(&one_line(&text))
 }
 
 /// An error and its sources, `: ` between them, each said once.
@@ -145,6 +146,14 @@ mod tests {
             message,
             "AWS credentials could not be loaded: an error occurred while loading credentials: could not assume role AccessDenied; check AWS_PROFILE and the AWS config and credentials files"
         );
+    }
+
+    #[test]
+    fn an_access_key_id_quoted_by_a_failed_process_is_masked() {
+        let quoted = "external process exited with code 1. Stderr: bad key AKIAABCDEFGHIJKLMNOP";
+        let message = credential_error_message(&CredentialsError::provider_error(quoted));
+        assert!(!message.contains("AKIAABCDEFGHIJKLMNOP"), "{message}");
+        assert!(message.contains(crate::redact::MASK), "{message}");
     }
 
     #[test]

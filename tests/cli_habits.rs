@@ -253,7 +253,10 @@ async fn with_colour_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir().join("rolecall-tests-empty-home"))
+        .env(
+            "HOME",
+            std::env::temp_dir().join("rolecall-tests-empty-home"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .envs(TEST_KEYS)
         .envs(env.iter().copied())
@@ -311,6 +314,20 @@ async fn colour_follows_clicolor_force_and_no_color_through_a_pipe() {
         "{plain_logs:?}"
     );
     c.assert_no_writes();
+
+    // clap's own usage errors and help, printed before the flags are known, too.
+    let force = [("CLICOLOR_FORCE", "1")];
+    let usage = with_colour_env(&["update", "--nosuch"], &force).await;
+    usage.assert_code(1);
+    assert!(usage.stderr.contains('\x1b'), "{usage:?}");
+    let usage = with_colour_env(&["update", "--nosuch", "--no-color"], &force).await;
+    usage.assert_code(1);
+    assert!(!usage.stderr.contains('\x1b'), "{usage:?}");
+    let help = with_colour_env(&["update", "--help"], &force).await;
+    assert!(help.stdout.contains('\x1b'), "{help:?}");
+    let help = with_colour_env(&["--no-color", "update", "--help"], &force).await;
+    help.assert_code(0);
+    assert!(!help.stdout.contains('\x1b'), "{help:?}");
 }
 
 /// The text without its SGR escape sequences.

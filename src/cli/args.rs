@@ -199,6 +199,11 @@ impl Cli {
     /// line naming the flag, with the parser's reason (which shows the value escaped, so
     /// that it cannot break the line).
     pub fn parse_or_exit() -> Cli {
+        // clap prints help and usage errors before the flags are known: `--no-color`
+        // anywhere on the line turns their colour off too (clap asks anstream).
+        if std::env::args_os().any(|arg| arg == "--no-color") {
+            anstream::ColorChoice::Never.write_global();
+        }
         Cli::try_parse().unwrap_or_else(|e| usage_error(&e))
     }
 }

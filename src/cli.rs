@@ -4,6 +4,7 @@
 
 mod args;
 mod delete;
+mod generate;
 mod plan_args;
 mod saved;
 
@@ -35,6 +36,14 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Apply(args) => saved::apply_plan(args).await,
         Command::Show(args) => saved::show(args).unwrap_or_else(|e| fail(&e)),
         Command::Delete(args) => delete::delete(args).await,
+        Command::Completions(args) => {
+            let _ = generate::completions(args.shell, &mut std::io::stdout());
+            EXIT_OK
+        }
+        Command::Man(args) => {
+            let _ = generate::man_page(args.command.as_deref(), &mut std::io::stdout());
+            EXIT_OK
+        }
     }
 }
 
@@ -66,9 +75,11 @@ fn error_text(error: &Error) -> String {
     }
 }
 
+/// Colour on stdout as anstream decides it: `--no-color` (set globally in `main`), NO_COLOR,
+/// CLICOLOR_FORCE, CLICOLOR, then whether stdout is a terminal.
 fn style() -> Style {
     Style {
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
     }
 }
 
@@ -114,7 +125,10 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
     };
     let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
-        overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
+        overrides: lifecycle::run_overrides(
+            &args.lifecycle_overrides,
+            std::env::var(lifecycle::ENV).ok().as_deref(),
+        )?,
         fetch: args.fetch,
         strict: args.strict,
         dns_zone_id: args.dns_zone_id.clone(),

@@ -1,40 +1,69 @@
 //! `--lifecycle-overrides`, in kops's syntax and more: `Type=Lifecycle` for every object of a
 //! type, as kops has it, and `Type/name=Lifecycle` for one object, which kops cannot do.
 //! Unknown types, objects and lifecycles are errors that list the valid ones (kops
-//! silently accepts an unknown type).
+//! silently accepts an unknown type). Without the flag, `KOPS_LIFECYCLE_OVERRIDES` is read,
+//! the variable kops binds to it.
 
 pub use crate::model::Overrides;
 use crate::model::{DesiredState, Lifecycle, ResourceId, ResourceType};
 use crate::spec::InputError;
 
-const FLAG: &str = "--lifecycle-overrides";
+const FLAG: &str = Overrides::FLAG;
+pub const ENV: &str = Overrides::ENV;
 
+/// The types an override may name. Managed policy attachments are not among them: they
+/// follow their role, and kops has no such task (its attachments belong to IAMRolePolicy).
 fn valid_types() -> String {
-    ResourceType::ALL.map(|t| t.name()).join(", ")
+    ResourceType::ALL
+        .into_iter()
+        .filter(|t| *t != ResourceType::IamRolePolicyAttachment)
+        .map(|t| t.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn valid_lifecycles() -> String {
     Lifecycle::ALL.map(|l| l.name()).join(", ")
 }
 
+/// The run's overrides: the flag's when it is given at all, otherwise the variable's, as
+/// viper lets a flag that was set win over its variable. viper hands a string slice its
+/// variable split at white space, while the flag's syntax separates entries with commas:
+/// the variable takes either.
+pub fn run_overrides(flag: &[String], env: Option<&str>) -> Result<Overrides, InputError> {
+    match env {
+        Some(value) if flag.is_empty() => {
+            let entries = value.split(|c: char| c == ',' || c.is_whitespace());
+            Ok(Overrides {
+                from_env: true,
+                ..parse_entries(ENV, entries)?
+            })
+        }
+        _ => parse_overrides(flag),
+    }
+}
+
 /// Parses the flag's values: each a comma-separated list of `Target=Lifecycle`.
 pub fn parse_overrides(values: &[String]) -> Result<Overrides, InputError> {
+    parse_entries(FLAG, values.iter().flat_map(|v| v.split(',')))
+}
+
+/// Parses `Target=Lifecycle` entries; errors name `source`, the flag or the variable.
+fn parse_entries<'a>(
+    source: &str,
+    entries: impl Iterator<Item = &'a str>,
+) -> Result<Overrides, InputError> {
     let mut overrides = Overrides::default();
-    for entry in values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
+    for entry in entries.map(str::trim).filter(|e| !e.is_empty()) {
         let Some((target, lifecycle)) = entry.split_once('=') else {
             return Err(InputError::general(
-                FLAG,
+                source,
                 format!("{entry:?} is not Type=Lifecycle or Type/name=Lifecycle, such as IAMRole=ExistsAndWarnIfChanges"),
             ));
         };
         let lifecycle = Lifecycle::from_name(lifecycle.trim()).ok_or_else(|| {
             InputError::general(
-                FLAG,
+                source,
                 format!(
                     "unknown lifecycle {:?} in {entry:?}; valid lifecycles are {}",
                     lifecycle.trim(),
@@ -49,7 +78,7 @@ pub fn parse_overrides(values: &[String]) -> Result<Overrides, InputError> {
         };
         let kind = ResourceType::from_name(type_name).ok_or_else(|| {
             InputError::general(
-                FLAG,
+                source,
                 format!(
                     "unknown type {type_name:?} in {entry:?}; valid types are {}",
                     valid_types()
@@ -58,8 +87,8 @@ pub fn parse_overrides(values: &[String]) -> Result<Overrides, InputError> {
         })?;
         if kind == ResourceType::IamRolePolicyAttachment {
             return Err(InputError::general(
-                FLAG,
-                format!("{entry:?}: managed policy attachments follow their role's lifecycle; override the role instead (IAMRole/<name>=...)"),
+                source,
+                format!("{entry:?}: managed policy attachments follow their role's lifecycle, and kops has no such type; override the role instead (IAMRole=... or IAMRole/<name>=...)"),
             ));
         }
         match object {
@@ -68,7 +97,7 @@ pub fn parse_overrides(values: &[String]) -> Result<Overrides, InputError> {
             }
             Some("") => {
                 return Err(InputError::general(
-                    FLAG,
+                    source,
                     format!("{entry:?} names no object after {type_name}/"),
                 ));
             }
@@ -103,7 +132,7 @@ pub fn apply_overrides(
                 .map(|d| d.to_string())
                 .collect();
             return Err(InputError::general(
-                FLAG,
+                overrides.source(),
                 format!(
                     "{id} is not an object of this cluster; the {} objects are: {}",
                     id.kind.name(),
@@ -172,7 +201,50 @@ mod tests {
     fn an_unknown_type_lists_the_valid_ones() {
         assert_eq!(
             parse("IAMUser=Ignore").unwrap_err(),
-            "--lifecycle-overrides: unknown type \"IAMUser\" in \"IAMUser=Ignore\"; valid types are IAMInstanceProfile, IAMInstanceProfileRole, IAMOIDCProvider, IAMRole, IAMRolePolicy, IAMRolePolicyAttachment"
+            "--lifecycle-overrides: unknown type \"IAMUser\" in \"IAMUser=Ignore\"; valid types are IAMInstanceProfile, IAMInstanceProfileRole, IAMOIDCProvider, IAMRole, IAMRolePolicy"
+        );
+    }
+
+    fn flag(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn the_variable_is_read_only_without_the_flag() {
+        let from_env = run_overrides(&[], Some("IAMRole=Ignore")).unwrap();
+        assert_eq!(from_env.by_type[&ResourceType::IamRole], Lifecycle::Ignore);
+        assert!(from_env.from_env);
+        let from_flag = run_overrides(&flag(&["IAMRolePolicy=Ignore"]), Some("IAMRole=Ignore"));
+        let from_flag = from_flag.unwrap();
+        assert_eq!(from_flag.by_type.len(), 1);
+        assert_eq!(
+            from_flag.by_type[&ResourceType::IamRolePolicy],
+            Lifecycle::Ignore
+        );
+        assert!(!from_flag.from_env);
+        // A flag given empty is still given, as pflag marks it changed.
+        assert!(run_overrides(&flag(&[""]), Some("IAMRole=Ignore"))
+            .unwrap()
+            .is_empty());
+        assert!(run_overrides(&[], None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_variable_takes_commas_as_the_flag_and_white_space_as_viper() {
+        let o = run_overrides(
+            &[],
+            Some("IAMRole=Ignore,IAMRolePolicy=ExistsAndValidates IAMInstanceProfile=Ignore\n"),
+        )
+        .unwrap();
+        assert_eq!(o.by_type.len(), 3);
+        assert!(run_overrides(&[], Some("")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_in_the_variable_name_the_variable() {
+        assert_eq!(
+            run_overrides(&[], Some("IAMRole=sync")).unwrap_err().to_string(),
+            "KOPS_LIFECYCLE_OVERRIDES: unknown lifecycle \"sync\" in \"IAMRole=sync\"; valid lifecycles are Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates, ExistsAndWarnIfChanges"
         );
     }
 
@@ -186,9 +258,15 @@ mod tests {
 
     #[test]
     fn attachments_follow_their_role_and_cannot_be_overridden() {
-        assert!(parse("IAMRolePolicyAttachment=Ignore")
-            .unwrap_err()
-            .contains("managed policy attachments follow their role's lifecycle"));
+        for entry in [
+            "IAMRolePolicyAttachment=Ignore",
+            "IAMRolePolicyAttachment/nodes.c/arn:aws:iam::aws:policy/ReadOnlyAccess=Ignore",
+        ] {
+            assert!(parse(entry)
+                .unwrap_err()
+                .contains("managed policy attachments follow their role's lifecycle"));
+        }
+        assert!(!valid_types().contains("IAMRolePolicyAttachment"));
     }
 
     #[test]

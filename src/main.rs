@@ -7,6 +7,10 @@ use rolecall::cli::{run, Cli};
 
 fn main() {
     let cli = Cli::parse_or_exit();
+    if cli.no_color {
+        // Every anstream decision (the plan on stdout, the logs on stderr) is then "no".
+        anstream::ColorChoice::Never.write_global();
+    }
     // Logs go to stderr so that stdout carries only the plan.
     let default_filter = match cli.verbose {
         0 => "warn,aws_config=error",
@@ -18,10 +22,7 @@ fn main() {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .with_writer(|| rolecall::redact::RedactingWriter(std::io::stderr()))
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

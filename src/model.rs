@@ -241,9 +241,24 @@ pub struct DesiredState {
 pub struct Overrides {
     pub by_type: BTreeMap<ResourceType, Lifecycle>,
     pub by_object: BTreeMap<ResourceId, Lifecycle>,
+    /// Read from `KOPS_LIFECYCLE_OVERRIDES` rather than the flag, so that errors name it.
+    pub from_env: bool,
 }
 
 impl Overrides {
+    pub const FLAG: &'static str = "--lifecycle-overrides";
+    /// The variable kops 1.36 binds to the flag (`viper.BindEnv` in cmd/kops/update_cluster.go).
+    pub const ENV: &'static str = "KOPS_LIFECYCLE_OVERRIDES";
+
+    /// Where the overrides came from, as errors name it.
+    pub fn source(&self) -> &'static str {
+        if self.from_env {
+            Self::ENV
+        } else {
+            Self::FLAG
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_type.is_empty() && self.by_object.is_empty()
     }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 pub mod json;
 
+use anstyle::{AnsiColor, Style as Paint};
 use similar::TextDiff;
 
 use crate::access::AccessDiff;
@@ -19,18 +20,24 @@ use crate::{policy, rolling};
 pub const MUST_SPECIFY_YES: &str = "Must specify --yes to apply changes";
 pub const NO_CHANGES: &str = "No changes need to be applied";
 
-/// Colour or not: on a terminal only, and never when NO_COLOR is set.
+/// Colour or not; the CLI asks anstream (a terminal, NO_COLOR, CLICOLOR_FORCE, --no-color).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
     pub color: bool,
 }
 
+const RED: Paint = AnsiColor::Red.on_default();
+const GREEN: Paint = AnsiColor::Green.on_default();
+const YELLOW: Paint = AnsiColor::Yellow.on_default();
+const CYAN: Paint = AnsiColor::Cyan.on_default();
+const BOLD: Paint = Paint::new().bold();
+
 impl Style {
     pub const PLAIN: Style = Style { color: false };
 
-    fn paint(self, code: &str, text: &str) -> String {
+    fn paint(self, paint: Paint, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{paint}{text}{paint:#}")
         } else {
             text.to_string()
         }
@@ -105,8 +112,8 @@ fn render_changes(plan: &Plan, access: &[Option<AccessDiff>], style: Style) -> S
         }
         out.push('\n');
     }
-    problems(&mut out, "Warnings:", "33;1", &plan.warnings, style);
-    problems(&mut out, "Errors:", "31;1", &plan.errors, style);
+    problems(&mut out, "Warnings:", YELLOW.bold(), &plan.warnings, style);
+    problems(&mut out, "Errors:", RED.bold(), &plan.errors, style);
     if !plan.ignored.is_empty() {
         let _ = writeln!(out, "Ignored (lifecycle Ignore: neither read nor written):");
         for id in &plan.ignored {
@@ -114,7 +121,7 @@ fn render_changes(plan: &Plan, access: &[Option<AccessDiff>], style: Style) -> S
         }
         out.push('\n');
     }
-    problems(&mut out, NOT_OWNED, "33", &plan.not_owned, style);
+    problems(&mut out, NOT_OWNED, YELLOW, &plan.not_owned, style);
     out
 }
 
@@ -151,7 +158,7 @@ fn render_effective(roles: &[crate::access::effective::RoleAccess], style: Style
         let missing = if r.access.missing.is_empty() {
             missing
         } else {
-            style.paint("31", &missing)
+            style.paint(RED, &missing)
         };
         let _ = writeln!(out, "  \tmissing: {missing}");
         let _ = writeln!(out, "  \textra: {}", summary(&r.access.extra, expand));
@@ -179,7 +186,7 @@ fn render_access(out: &mut String, plan: &Plan, access: &[Option<AccessDiff>], s
     for (change, diff) in lines {
         let text = crate::access::summary(diff, &crate::access::expand);
         let text = if diff.widens() {
-            style.paint("33", &text)
+            style.paint(YELLOW, &text)
         } else {
             text
         };
@@ -188,7 +195,7 @@ fn render_access(out: &mut String, plan: &Plan, access: &[Option<AccessDiff>], s
     out.push('\n');
 }
 
-fn problems(out: &mut String, title: &str, color: &str, list: &[Problem], style: Style) {
+fn problems(out: &mut String, title: &str, color: Paint, list: &[Problem], style: Style) {
     if list.is_empty() {
         return;
     }
@@ -350,13 +357,13 @@ fn write_diff(out: &mut String, diff: &str, style: Style) {
 
 fn paint_diff_line(line: &str, style: Style) -> String {
     if line.starts_with("+++") || line.starts_with("---") {
-        style.paint("1", line)
+        style.paint(BOLD, line)
     } else if line.starts_with('+') {
-        style.paint("32", line)
+        style.paint(GREEN, line)
     } else if line.starts_with('-') {
-        style.paint("31", line)
+        style.paint(RED, line)
     } else if line.starts_with("@@") {
-        style.paint("36", line)
+        style.paint(CYAN, line)
     } else {
         line.to_string()
     }

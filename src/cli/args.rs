@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// No colour, even on a terminal or with CLICOLOR_FORCE. Without it, colour follows
+    /// NO_COLOR, CLICOLOR and CLICOLOR_FORCE, and is on only on a terminal.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,6 +53,24 @@ pub enum Command {
     /// Show what deleting the cluster's IAM would delete (only what its tags prove it owns),
     /// or delete it with --yes.
     Delete(DeleteArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page of rolecall, or of one of its commands, as roff.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (rolecall-COMMAND(1)); without it, rolecall(1).
+    #[arg(value_name = "COMMAND", value_parser = command_name)]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +109,7 @@ pub struct UpdateArgs {
     pub kops_version: Option<Generation>,
 
     /// Apply the changes. Without it, nothing is written.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     pub yes: bool,
 
     /// Save the plan to this file, for `rolecall apply PLAN` (docs/saved-plans.md). Nothing
@@ -102,7 +125,8 @@ pub struct UpdateArgs {
     /// Per-type or per-object lifecycles, in kops's syntax:
     /// `IAMRole=ExistsAndWarnIfChanges,IAMRolePolicy/additional.nodes.example.com=Ignore`.
     /// Lifecycles: Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates,
-    /// ExistsAndWarnIfChanges.
+    /// ExistsAndWarnIfChanges. Without the flag, KOPS_LIFECYCLE_OVERRIDES is read, as kops
+    /// binds it; the flag, when given, wins.
     #[arg(long, value_name = "OVERRIDES")]
     pub lifecycle_overrides: Vec<String>,
 
@@ -179,7 +203,7 @@ pub struct DeleteArgs {
     pub kops_version: Option<Generation>,
 
     /// Delete. Without it, nothing is written.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     pub yes: bool,
 
     /// Send AWS requests to this endpoint (for example LocalStack). AWS_ENDPOINT_URL
@@ -262,6 +286,11 @@ impl Cli {
     /// line naming the flag, with the parser's reason (which shows the value escaped, so
     /// that it cannot break the line).
     pub fn parse_or_exit() -> Cli {
+        // clap prints help and usage errors before the flags are known: `--no-color`
+        // anywhere on the line turns their colour off too (clap asks anstream).
+        if std::env::args_os().any(|arg| arg == "--no-color") {
+            anstream::ColorChoice::Never.write_global();
+        }
         Cli::try_parse().unwrap_or_else(|e| usage_error(&e))
     }
 }
@@ -283,6 +312,19 @@ fn usage_error(e: &clap::Error) -> ! {
         }
     }
     std::process::exit(EXIT_ERROR);
+}
+
+/// `man COMMAND`: one of rolecall's commands.
+fn command_name(value: &str) -> Result<String, String> {
+    let names = super::generate::command_names();
+    if names.iter().any(|n| n == value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not a command of rolecall; the commands are {}",
+            names.join(", ")
+        ))
+    }
 }
 
 /// `--account-id`: exactly twelve ASCII digits, as AWS writes account ids in ARNs.

@@ -30,7 +30,10 @@ pub(super) async fn delete(args: DeleteArgs) -> i32 {
 async fn run_delete(args: DeleteArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
     let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
-        overrides: lifecycle::parse_overrides(&args.lifecycle_overrides)?,
+        overrides: lifecycle::run_overrides(
+            &args.lifecycle_overrides,
+            std::env::var(lifecycle::ENV).ok().as_deref(),
+        )?,
         fetch: args.fetch,
         dns_zone_id: args.dns_zone_id.clone(),
         plan: PlanOptions {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_credential_types::provider::ProvideCredentials;
 use tokio::sync::Semaphore;
 
-use super::error::credential_error_summary;
+use super::error::credential_error_message;
 use super::{Cloud, ConnectError};
 
 #[derive(Debug, Clone)]
@@ -102,10 +102,7 @@ impl Cloud {
                 }
             }
             Err(e) => {
-                return Err(ConnectError(format!(
-                "no AWS credentials found ({}): set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                credential_error_summary(&e)
-            )));
+                return Err(ConnectError(credential_error_message(&e)));
             }
         }
         let ec2_region = options

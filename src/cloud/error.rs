@@ -80,16 +80,88 @@ where
     }
 }
 
-/// The kind of credential failure, without any detail that could echo a secret.
-pub(super) fn credential_error_summary(
+/// Why no credentials could be loaded, in one line of the SDK's own words: when the whole
+/// chain came up empty, what the profile provider said (a profile that is not defined, a
+/// `source_profile` naming a missing profile), otherwise the error and its causes. Only
+/// `Display` is used: the SDK's `Debug` form dumps its structures. The providers' messages
+/// name profiles and settings, but a `credential_process` failure quotes the process's
+/// stderr, so the line is masked as the logs are.
+pub(super) fn credential_error_message(
     e: &aws_credential_types::provider::error::CredentialsError,
-) -> &'static str {
+) -> String {
+    use aws_config::meta::ProviderChainError;
     use aws_credential_types::provider::error::CredentialsError as E;
-    match e {
-        E::CredentialsNotLoaded(_) => "no provider in the chain had any",
-        E::ProviderTimedOut(_) => "the provider timed out",
-        E::InvalidConfiguration(_) => "the credential configuration is invalid",
-        E::ProviderError(_) => "the provider failed",
-        _ => "the provider failed",
+    const SET: &str = "set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    const CHECK: &str = "check AWS_PROFILE and the AWS config and credentials files";
+    let chain =
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<ProviderChainError<E>>());
+    let text = match chain {
+        Some(chain) => match chain
+            .attempts()
+            .iter()
+            .filter(|a| a.name() == "Profile")
+            .find_map(|a| std::error::Error::source(a.error()))
+        {
+            Some(cause) => format!("no AWS credentials found: {}; {CHECK}", causes(cause)),
+            None => format!("no AWS credentials found: {SET}"),
+        },
+        // A provider that was configured and failed, such as a role it could not assume.
+        None => format!(
+            "AWS credentials could not be loaded: {}; {CHECK}",
+            causes(e)
+        ),
+    };
+    crate::redact::redact(&one_line(&text))
+}
+
+/// An error and its sources, `: ` between them, each said once.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Line breaks (the SDK's parse errors have them) become spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+
+    #[test]
+    fn a_failed_provider_is_one_line_of_its_causes_without_debug_forms() {
+        let nested = std::io::Error::other("could not assume role\nAccessDenied");
+        let message = credential_error_message(&CredentialsError::provider_error(nested));
+        assert_eq!(
+            message,
+            "AWS credentials could not be loaded: an error occurred while loading credentials: could not assume role AccessDenied; check AWS_PROFILE and the AWS config and credentials files"
+        );
+    }
+
+    #[test]
+    fn an_access_key_id_quoted_by_a_failed_process_is_masked() {
+        let quoted = "external process exited with code 1. Stderr: bad key AKIAABCDEFGHIJKLMNOP";
+        let message = credential_error_message(&CredentialsError::provider_error(quoted));
+        assert!(!message.contains("AKIAABCDEFGHIJKLMNOP"), "{message}");
+        assert!(message.contains(crate::redact::MASK), "{message}");
+    }
+
+    #[test]
+    fn a_provider_outside_a_chain_that_found_nothing_gives_its_reason() {
+        let message = credential_error_message(&CredentialsError::not_loaded("not set"));
+        assert_eq!(
+            message,
+            "AWS credentials could not be loaded: the credential provider was not enabled: not set; check AWS_PROFILE and the AWS config and credentials files"
+        );
     }
 }

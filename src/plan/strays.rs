@@ -53,7 +53,7 @@ pub(super) fn check_object_overrides(
         if !stray && !removed_group && !desired.contains(id) {
             plan.errors.push(Problem {
                 id: id.clone(),
-                message: "--lifecycle-overrides names it, but it is neither an object of this cluster nor a pod role of this cluster's in the account".into(),
+                message: format!("{} names it, but it is neither an object of this cluster nor a pod role of this cluster's in the account", desired.overrides.source()),
             });
         }
     }

@@ -113,11 +113,20 @@ fn saved_ending(has_changes: bool, path: &Path) -> String {
     }
 }
 
-/// The flags that shaped the plan, as given.
+/// The flags that shaped the plan, as given; the lifecycle overrides from
+/// `KOPS_LIFECYCLE_OVERRIDES` when the flag was not given, as `run_overrides` read them.
 fn settings(args: &UpdateArgs) -> PlanSettings {
+    let lifecycle_overrides = match std::env::var(crate::lifecycle::ENV) {
+        Ok(value) if args.lifecycle_overrides.is_empty() => value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => args.lifecycle_overrides.clone(),
+    };
     PlanSettings {
         kops_version: args.kops_version.map(|g| g.version().to_string()),
-        lifecycle_overrides: args.lifecycle_overrides.clone(),
+        lifecycle_overrides,
         remove_extra_inline_policies: args.remove_extra_inline_policies,
         strict: args.strict,
         deny_new_access: args.deny_new_access,

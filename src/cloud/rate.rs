@@ -1,27 +1,28 @@
 //! One request rate for every IAM call in flight, found by additive increase and
 //! multiplicative decrease (AIMD, as TCP finds a link's capacity). IAM's rate is account-wide
 //! and shared with every other tool, so rolecall learns it from `Throttling` answers rather
-//! than being told: unlimited until the first one, then about nine tenths of what got through
-//! in the last second, growing by one request a second each second while calls wait for it.
+//! than being told: unlimited until the first one, then nine tenths of what got through in
+//! the last second; each later throttle (at most one a second) cuts it by a tenth, and it
+//! grows by one request a second each second while calls wait for it.
 //!
 //! `Aimd` is the pure arithmetic (times are seconds since the `Pace` began); `Pace` queues
 //! callers in turn; `Feedback`, an SDK interceptor, reports each attempt's outcome, retries of
-//! throttled calls included, since the SDK retries inside the call.
+//! throttled calls included, since the SDK retries inside the call, and gives each throttled
+//! retry its turn at the rate.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_iam::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_iam::config::interceptors::FinalizerInterceptorContextMut;
 use aws_sdk_iam::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime::client::retries::classifiers::run_classifiers_on_ctx;
 use aws_smithy_runtime_api::client::retries::classifiers::{RetryAction, RetryReason};
 use aws_smithy_types::retry::ErrorKind;
 
-/// What a throttled answer keeps of the rate that got through in the last second.
+/// What a throttled answer keeps of the rate (of what got through in the last second, at
+/// the first one).
 const DECREASE: f64 = 0.9;
-/// Never more than halved by one decrease, whatever got through.
-const DEEPEST_CUT: f64 = 0.5;
 /// Requests a second added per second of calls waiting for the rate.
 const INCREASE: f64 = 1.0;
 /// One decrease per window: answers to requests sent before a decrease say nothing new.
@@ -77,20 +78,27 @@ impl Aimd {
         }
     }
 
-    /// A `Throttling` answer came at `now`; the SDK will retry it (or give up).
-    pub fn throttled(&mut self, now: f64) {
-        let through = self.successes.iter().filter(|t| now - **t <= 1.0).count() as f64;
+    /// A `Throttling` answer came at `now`; the SDK will retry it (or give up). Cuts the
+    /// rate, at most once a cooldown, and returns how long the retry is to wait: for a turn
+    /// of its own at the rate, like every other request.
+    pub fn throttled(&mut self, now: f64) -> Duration {
         let cooling = self.last_decrease.is_some_and(|t| now - t < COOLDOWN);
         if !cooling {
-            let current = self.rate.unwrap_or(through.max(MIN_RATE));
-            let target = DECREASE * current.min(through);
-            self.rate = Some(target.max(DEEPEST_CUT * current).max(MIN_RATE));
+            let rate = match self.rate {
+                // The first throttle: what got through in the last second is the estimate.
+                None => {
+                    let through = self.successes.iter().filter(|t| now - **t <= 1.0).count();
+                    DECREASE * through as f64
+                }
+                Some(rate) => DECREASE * rate,
+            };
+            self.rate = Some(rate.max(MIN_RATE));
             self.last_decrease = Some(now);
         }
-        // The retry will take a turn of its own: keep one free for it.
-        if let Some(rate) = self.rate {
-            self.last_send = (self.last_send + 1.0 / rate).max(now);
-        }
+        let rate = self.rate.unwrap_or(MIN_RATE);
+        let turn = (self.last_send + 1.0 / rate).max(now);
+        self.last_send = turn;
+        Duration::from_secs_f64(turn - now)
     }
 }
 
@@ -153,9 +161,13 @@ impl Intercept for Feedback {
         "rolecall rate feedback"
     }
 
-    fn read_after_attempt(
+    /// Runs before the SDK decides on a retry: a throttled answer is given the
+    /// `x-amz-retry-after` header (milliseconds), which the SDK's standard retry honours as
+    /// the backoff, so that the retry waits for its turn at the rate and not only for a
+    /// jittered backoff that would send the throttled burst again at once.
+    fn modify_before_attempt_completion(
         &self,
-        context: &FinalizerInterceptorContextRef<'_>,
+        context: &mut FinalizerInterceptorContextMut<'_>,
         runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_iam::error::BoxError> {
@@ -170,9 +182,17 @@ impl Intercept for Feedback {
         );
         let now = self.0.now();
         if throttled {
-            let mut state = self.0.state();
-            state.throttled(now);
-            tracing::debug!(rate = state.rate(), "IAM throttled a request");
+            let wait = self.0.state().throttled(now);
+            tracing::debug!(
+                rate = self.0.state().rate(),
+                ?wait,
+                "IAM throttled a request"
+            );
+            if let Some(response) = context.response_mut() {
+                // At least a millisecond: the SDK reads 0 as "no wait" and backs off itself.
+                let millis = wait.as_millis().max(1).to_string();
+                response.headers_mut().insert("x-amz-retry-after", millis);
+            }
         } else if context.response().is_some() {
             self.0.state().succeeded(now);
         }
@@ -204,7 +224,7 @@ mod tests {
                 aimd.succeeded(now);
             } else {
                 throttled += 1;
-                aimd.throttled(now);
+                let _retry_waits = aimd.throttled(now);
             }
         }
         (through, throttled)
@@ -235,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_is_never_deeper_than_half_nor_below_the_minimum() {
+    fn a_known_rate_is_cut_by_a_tenth_never_below_the_minimum() {
         let mut aimd = Aimd::default();
         aimd.throttled(0.0);
         assert_eq!(aimd.rate(), Some(MIN_RATE));
@@ -244,7 +264,7 @@ mod tests {
             ..Aimd::default()
         };
         aimd.throttled(5.0);
-        assert_eq!(aimd.rate(), Some(20.0));
+        assert_eq!(aimd.rate(), Some(36.0));
     }
 
     #[test]
@@ -269,8 +289,9 @@ mod tests {
         };
         aimd.sent(1.0, true);
         aimd.last_decrease = Some(1.0);
-        aimd.throttled(1.05);
-        // The next request waits for the retry's turn and then its own.
+        // The retry waits for the next turn, and the next request for the one after.
+        let retry = aimd.throttled(1.05);
+        assert!((retry.as_secs_f64() - 0.05).abs() < 1e-9, "{retry:?}");
         assert!((aimd.wait(1.05).as_secs_f64() - 0.15).abs() < 1e-9);
     }
 

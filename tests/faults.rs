@@ -304,12 +304,13 @@ async fn a_rate_limited_account_is_paced_and_the_run_converges() {
     let run = c.run(&["--yes", "--concurrency", "32"]).await;
     run.assert_code(0);
     let (calls, throttled) = (c.proxy.actions().len(), c.proxy.take_throttled());
-    assert_eq!(count(&c, "CreateRole"), 30 + 3, "{run:?}");
-    // The account did throttle (the first burst goes before any rate is known), and the
-    // throttled answers stay a small fraction of calls: a count, not a time.
+    assert!(count(&c, "CreateRole") >= 30 + 3, "{run:?}");
+    // The account did throttle: the first burst of up to 32 requests goes before any rate
+    // is known, and about a third of it gets through a bucket of 10. After that, throttled
+    // answers stay a small fraction of calls, paced retries included: a count, not a time.
     eprintln!("{throttled} throttled for {calls} calls");
     assert!(
-        throttled > 0 && throttled * 5 <= calls,
+        throttled > 0 && throttled <= 32 + calls / 10,
         "{throttled} throttled for {calls} calls"
     );
     assert_converged(&c).await;

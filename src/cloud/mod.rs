@@ -22,7 +22,7 @@ mod retry;
 mod route53;
 mod write;
 
-pub use connect::{retry_settings, ConnectOptions, RetryMode, MAX_ATTEMPTS_RANGE};
+pub use connect::ConnectOptions;
 pub use error::{CloudError, ConnectError};
 pub use fetch::{FetchStrategy, BULK_ABOVE_ROLES};
 pub use read::Read;

@@ -14,6 +14,9 @@
 //!   experiment through the delaying proxy (`SCALE_LEVELS=` skips it).
 //! - `SCALE_LATENCY_N=1000`: the size at which the no-op plan and the first apply are also
 //!   measured through the delaying proxy (`SCALE_LATENCY_N=` skips it).
+//! - `SCALE_RATE=20`, `SCALE_RATE_N=1000`, `SCALE_RATE_LEVELS=8,64`, `SCALE_RATE_MODES=standard`:
+//!   first applies through a proxy that throttles above the rate (benches/scale/rate.rs);
+//!   unset `SCALE_RATE` skips it, `SCALE_N=` runs it alone.
 //! - `SCALE_KEEP=1`: leave what the run made in the account.
 //! - `ROLECALL_BIN`: the binary to measure instead of target/release/rolecall.
 //! - `SCALE_COMPARE_BIN`: another rolecall binary (an older build, say) whose no-op plans run
@@ -31,6 +34,8 @@ mod measure;
 #[allow(dead_code)] // The bench counts, records and delays; it injects no faults.
 #[path = "../tests/common/proxy.rs"]
 mod proxy;
+#[path = "scale/rate.rs"]
+mod rate;
 #[path = "scale/report.rs"]
 mod report;
 #[path = "scale/results.rs"]
@@ -61,7 +66,7 @@ pub struct Config {
     pub keep: bool,
 }
 
-fn list(var: &str, default: &str) -> Vec<usize> {
+pub fn list(var: &str, default: &str) -> Vec<usize> {
     std::env::var(var)
         .unwrap_or_else(|_| default.to_string())
         .split(',')
@@ -155,6 +160,10 @@ async fn bench_main() {
         sizes.push(size);
         delayed = delayed.or(delay);
     }
+    let throttled = match rate::RateConfig::from_env() {
+        Some(cfg) => Some(bench.rate_experiment(cfg).await),
+        None => None,
+    };
     if !bench.cfg.keep {
         let _ = bench
             .direct
@@ -165,7 +174,14 @@ async fn bench_main() {
             .await;
     }
 
-    let report = report::report(&bench, &sizes, delayed.as_ref(), started.elapsed());
+    let mut report = if sizes.is_empty() {
+        String::new()
+    } else {
+        report::report(&bench, &sizes, delayed.as_ref(), started.elapsed())
+    };
+    if let Some(throttled) = &throttled {
+        report.push_str(&rate::report(throttled));
+    }
     print!("{report}");
     let path = bench.dir.join("results.md");
     std::fs::write(&path, &report).expect("write results.md");

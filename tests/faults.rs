@@ -231,6 +231,92 @@ async fn when_retries_run_out_the_run_says_what_is_left_and_the_next_finishes() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn aws_max_attempts_and_aws_retry_mode_are_honoured_unless_the_flag_says_otherwise() {
+    let c = Cluster::new("attempts-env", ClusterYaml::new).await;
+    c.proxy.fail(
+        "PutRolePolicy",
+        fault(400, "Throttling", "Rate exceeded", usize::MAX),
+    );
+    let run = |args: &'static [&'static str], env: &'static [(&'static str, &'static str)]| {
+        let mut all = vec!["update", "-f", &c.spec_path, "--yes"];
+        all.extend_from_slice(args);
+        let mut vars = vec![
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        vars.extend_from_slice(env);
+        let endpoint = c.proxy.endpoint.clone();
+        async move { common::rolecall_with_env(&endpoint, &all, &vars).await }
+    };
+    // Bad values: one line naming the variable, before any request.
+    for env in [
+        &[("AWS_MAX_ATTEMPTS", "many")][..],
+        &[("AWS_RETRY_MODE", "fast")][..],
+    ] {
+        let bad = run(&[], env).await;
+        bad.assert_code(1);
+        let (var, value) = env[0];
+        assert!(
+            bad.stderr.contains(&format!("{var}: \"{value}\" is not"))
+                && bad.stderr.trim().lines().count() == 1,
+            "{bad:?}"
+        );
+        assert!(c.proxy.actions().is_empty(), "{:?}", c.proxy.actions());
+    }
+    // Each of the three inline policies is tried as often as AWS_MAX_ATTEMPTS says, in
+    // either retry mode...
+    for mode in ["standard", "adaptive"] {
+        c.proxy.clear();
+        let env: &'static [(&str, &str)] = match mode {
+            "standard" => &[("AWS_MAX_ATTEMPTS", "3"), ("AWS_RETRY_MODE", "standard")],
+            _ => &[("AWS_MAX_ATTEMPTS", "3"), ("AWS_RETRY_MODE", "adaptive")],
+        };
+        run(&[], env).await.assert_code(1);
+        assert_eq!(count(&c, "PutRolePolicy"), 3 * 3, "{mode}");
+    }
+    // ... unless --max-attempts says otherwise.
+    c.proxy.clear();
+    run(&["--max-attempts", "1"], &[("AWS_MAX_ATTEMPTS", "3")])
+        .await
+        .assert_code(1);
+    assert_eq!(count(&c, "PutRolePolicy"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_account_is_paced_and_the_run_converges() {
+    // 30 IRSA roles at concurrency 32 through an account that allows 10 requests a second:
+    // without a client-side rate most of the first burst would be throttled.
+    let c = Cluster::new("rate-limited", |name| {
+        let accounts: String = (0..30)
+            .map(|i| {
+                format!(
+                    "    - name: app{i}\n      namespace: team{i}\n      aws:\n        inlinePolicy: |\n          [{{\"Effect\": \"Allow\", \"Action\": \"sqs:ReceiveMessage\", \"Resource\": \"*\"}}]\n"
+                )
+            })
+            .collect();
+        ClusterYaml::new(name)
+            .with_spec(&common::spec::issuer_discovery(name))
+            .with_iam(&format!("    serviceAccountExternalPermissions:\n{accounts}"))
+    })
+    .await;
+    c.proxy.throttle(10.0);
+    let run = c.run(&["--yes", "--concurrency", "32"]).await;
+    run.assert_code(0);
+    let (calls, throttled) = (c.proxy.actions().len(), c.proxy.take_throttled());
+    assert!(count(&c, "CreateRole") >= 30 + 3, "{run:?}");
+    // The account did throttle: the first burst of up to 32 requests goes before any rate
+    // is known, and about a third of it gets through a bucket of 10. After that, throttled
+    // answers stay a small fraction of calls, paced retries included: a count, not a time.
+    eprintln!("{throttled} throttled for {calls} calls");
+    assert!(
+        throttled > 0 && throttled <= 32 + calls / 10,
+        "{throttled} throttled for {calls} calls"
+    );
+    assert_converged(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_refused_create_is_success_only_when_the_account_holds_what_was_wanted() {
     let c = Cluster::new("duplicate", ClusterYaml::new).await;
     // IAM says a role exists that it does not hold: not what the spec wants, so it fails.

@@ -43,7 +43,7 @@ async fn counted(
 
 impl Bench {
     /// The spec of `cluster` with `n` pod roles, and the spec after the 10% change.
-    fn spec_files(&self, cluster: &str, n: usize) -> (PathBuf, PathBuf) {
+    pub fn spec_files(&self, cluster: &str, n: usize) -> (PathBuf, PathBuf) {
         let base = self.dir.join(cluster);
         std::fs::create_dir_all(&base).expect("create the cluster's dir");
         let (spec, changed) = (base.join("cluster.yaml"), base.join("cluster-changed.yaml"));
@@ -67,7 +67,7 @@ impl Bench {
     }
 
     /// Deletes what the run made for `cluster`, unless told to keep it.
-    async fn clean_up(&self, cluster: &str, n: usize) {
+    pub async fn clean_up(&self, cluster: &str, n: usize) {
         if !self.cfg.keep {
             aws::clean_up(&self.direct, cluster, n, &self.policy_arn, CONCURRENCY)
                 .await
@@ -76,7 +76,7 @@ impl Bench {
     }
 
     /// `rolecall update -f spec [--yes] --fetch F --concurrency C` through `proxy`.
-    async fn rolecall(
+    pub async fn rolecall(
         &self,
         proxy: &RecordingProxy,
         spec: &Path,

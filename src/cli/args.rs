@@ -187,9 +187,10 @@ pub struct UpdateArgs {
     pub attempt_timeout: u64,
 
     /// Attempts per AWS call, the first included, when IAM throttles, fails with a 5xx, resets
-    /// the connection or times out; then the run stops and says what is left.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    /// the connection or times out; then the run stops and says what is left. Default:
+    /// AWS_MAX_ATTEMPTS, or 8.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
 }
 /// `delete`: the flags of `update` that mean something for a teardown.
 #[derive(Debug, Args)]
@@ -248,9 +249,10 @@ pub struct DeleteArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub attempt_timeout: u64,
 
-    /// Attempts per AWS call, the first included, as for update.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    /// Attempts per AWS call, the first included, as for update. Default: AWS_MAX_ATTEMPTS,
+    /// or 8.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
 }
 
 impl DeleteArgs {

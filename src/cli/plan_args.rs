@@ -42,9 +42,9 @@ pub struct ApplyArgs {
     pub attempt_timeout: u64,
 
     /// Attempts per AWS call, the first included, when IAM throttles, fails with a 5xx, resets
-    /// the connection or times out.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    /// the connection or times out. Default: AWS_MAX_ATTEMPTS, or 8.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
 }
 
 impl ApplyArgs {

@@ -7,7 +7,10 @@ use std::time::Duration;
 use aws_credential_types::provider::ProvideCredentials;
 use tokio::sync::Semaphore;
 
+use aws_smithy_runtime::client::retries::{ClientRateLimiter, RetryPartition, TokenBucket};
+
 use super::error::credential_error_message;
+use super::rate::Pace;
 use super::{Cloud, ConnectError};
 
 #[derive(Debug, Clone)]
@@ -24,8 +27,62 @@ pub struct ConnectOptions {
     pub consistency_timeout: Duration,
     /// How long one HTTP attempt may take before it is abandoned and retried.
     pub attempt_timeout: Duration,
-    /// Attempts per call, the first included, for throttling, 5xx, resets and timeouts.
-    pub max_attempts: u32,
+    /// Attempts per call, the first included, for throttling, 5xx, resets and timeouts;
+    /// `None` takes `AWS_MAX_ATTEMPTS`, or 8.
+    pub max_attempts: Option<u32>,
+}
+
+/// How calls are retried and paced, from `AWS_RETRY_MODE` as the AWS CLI and SDKs read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryMode {
+    /// The SDK's standard retries, with rolecall's own rate for IAM (`rate.rs`). `legacy`
+    /// means this too: the Rust SDK has no legacy mode.
+    Standard,
+    /// The SDK's adaptive mode, its client-side rate limiter instead of rolecall's.
+    Adaptive,
+}
+
+/// Attempts per call when neither `--max-attempts` nor `AWS_MAX_ATTEMPTS` says.
+const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+/// The range `--max-attempts` accepts, and so `AWS_MAX_ATTEMPTS`.
+pub const MAX_ATTEMPTS_RANGE: std::ops::RangeInclusive<u32> = 1..=20;
+
+/// The attempts and retry mode: the flag first, then `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`
+/// (read through `env`), then the defaults. A bad value is a one-line error naming the variable.
+pub fn retry_settings(
+    flag: Option<u32>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(u32, RetryMode), ConnectError> {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let attempts = match (flag, set("AWS_MAX_ATTEMPTS")) {
+        (Some(n), _) => n,
+        (None, None) => DEFAULT_MAX_ATTEMPTS,
+        (None, Some(v)) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| MAX_ATTEMPTS_RANGE.contains(n))
+            .ok_or_else(|| {
+                ConnectError(format!(
+                    "AWS_MAX_ATTEMPTS: {v:?} is not a whole number from {} to {} (attempts per AWS call, the first included)",
+                    MAX_ATTEMPTS_RANGE.start(),
+                    MAX_ATTEMPTS_RANGE.end()
+                ))
+            })?,
+    };
+    let mode = match set("AWS_RETRY_MODE") {
+        None => RetryMode::Standard,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "standard" | "legacy" => RetryMode::Standard,
+            "adaptive" => RetryMode::Adaptive,
+            _ => {
+                return Err(ConnectError(format!(
+                    "AWS_RETRY_MODE: {v:?} is not one of standard, adaptive or legacy"
+                )))
+            }
+        },
+    };
+    Ok((attempts, mode))
 }
 
 impl Default for ConnectOptions {
@@ -38,7 +95,7 @@ impl Default for ConnectOptions {
             // Terraform's AWS provider waits two minutes for IAM to propagate.
             consistency_timeout: Duration::from_secs(120),
             attempt_timeout: Duration::from_secs(30),
-            max_attempts: 8,
+            max_attempts: None,
         }
     }
 }
@@ -52,10 +109,17 @@ impl Cloud {
         // backoff with full jitter. IAM's rate limits cannot be raised, so more attempts and a
         // longer ceiling than the SDK's default of three. An attempt that times out is
         // retried too; `execute` recognises a write whose lost answer had gone through.
-        let retry = aws_config::retry::RetryConfig::standard()
-            .with_max_attempts(options.max_attempts.max(1))
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20));
+        let (max_attempts, mode) =
+            retry_settings(options.max_attempts, |name| std::env::var(name).ok())?;
+        let retry = match mode {
+            RetryMode::Standard => aws_config::retry::RetryConfig::standard(),
+            RetryMode::Adaptive => aws_config::retry::RetryConfig::adaptive(),
+        }
+        .with_max_attempts(max_attempts.max(1))
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(20));
+        // In standard mode rolecall paces IAM itself (docs/performance.md says why).
+        let pace = (mode == RetryMode::Standard).then(Pace::new);
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(options.attempt_timeout)
@@ -123,9 +187,13 @@ impl Cloud {
             region: region.to_string(),
             endpoint: sdk.endpoint_url().map(str::to_string),
         };
-        let config = aws_sdk_iam::config::Builder::from(&sdk)
+        let mut config = aws_sdk_iam::config::Builder::from(&sdk)
             .region(region)
-            .build();
+            .retry_partition(retry_partition("iam"));
+        if let Some(pace) = &pace {
+            config = config.interceptor(pace.feedback());
+        }
+        let config = config.build();
         Ok(Cloud {
             consistency_timeout: options.consistency_timeout,
             iam: aws_sdk_iam::Client::from_conf(config),
@@ -133,6 +201,7 @@ impl Cloud {
             sts: aws_sdk_sts::Client::new(&sdk),
             route53: aws_sdk_route53::Client::from_conf(route53),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            pace,
             calls: Arc::default(),
             identity,
         })
@@ -194,6 +263,22 @@ impl Cloud {
     }
 }
 
+/// The SDK's retry quota, as it comes, except that a throttled call's retry costs nothing
+/// from it: the quota stops retry storms in an outage, but retries of throttled calls are
+/// paced (by rolecall's rate, or the SDK's in adaptive mode), and a quota spent on them
+/// failed whole runs under heavy throttling while attempts remained. Errors of other kinds
+/// still draw on it. In adaptive mode the SDK's client rate limiter lives in the partition.
+fn retry_partition(name: &'static str) -> RetryPartition {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    RetryPartition::custom(name)
+        .token_bucket(TokenBucket::builder().throttling_retry_cost(0).build())
+        .client_rate_limiter(ClientRateLimiter::new(now))
+        .build()
+}
+
 /// The region Route53's global endpoint is signed for in the partition of `region`:
 /// us-east-1 in the commercial partition, as the SDK expects (LocalStack accepts it too).
 fn route53_region(region: &str) -> &'static str {
@@ -203,5 +288,61 @@ fn route53_region(region: &str) -> &'static str {
         "us-gov-west-1"
     } else {
         "us-east-1"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(flag: Option<u32>, vars: &[(&str, &str)]) -> Result<(u32, RetryMode), String> {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        retry_settings(flag, env).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn the_flag_wins_over_aws_max_attempts_which_wins_over_the_default() {
+        assert_eq!(settings(None, &[]), Ok((8, RetryMode::Standard)));
+        let env = [("AWS_MAX_ATTEMPTS", "3")];
+        assert_eq!(settings(None, &env), Ok((3, RetryMode::Standard)));
+        assert_eq!(settings(Some(5), &env), Ok((5, RetryMode::Standard)));
+        // An empty variable is an unset one, as the AWS CLI takes it.
+        assert_eq!(settings(None, &[("AWS_MAX_ATTEMPTS", "")]).unwrap().0, 8);
+        // The flag wins over a bad variable too: it is not read.
+        assert_eq!(
+            settings(Some(2), &[("AWS_MAX_ATTEMPTS", "x")]).unwrap().0,
+            2
+        );
+    }
+
+    #[test]
+    fn aws_retry_mode_picks_standard_adaptive_or_legacy_in_any_case() {
+        for (value, mode) in [
+            ("standard", RetryMode::Standard),
+            ("Adaptive", RetryMode::Adaptive),
+            (" legacy ", RetryMode::Standard),
+        ] {
+            let got = settings(None, &[("AWS_RETRY_MODE", value)]).unwrap().1;
+            assert_eq!(got, mode, "{value}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors_naming_the_variable() {
+        for (var, value) in [
+            ("AWS_MAX_ATTEMPTS", "0"),
+            ("AWS_MAX_ATTEMPTS", "21"),
+            ("AWS_MAX_ATTEMPTS", "three"),
+            ("AWS_MAX_ATTEMPTS", "-1"),
+            ("AWS_RETRY_MODE", "fast"),
+        ] {
+            let err = settings(None, &[(var, value)]).unwrap_err();
+            assert!(err.starts_with(&format!("{var}: {value:?} ")), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 }

@@ -16,6 +16,7 @@ mod connect;
 mod ec2;
 mod error;
 mod fetch;
+mod rate;
 mod read;
 mod retry;
 mod route53;
@@ -37,6 +38,8 @@ pub struct Cloud {
     sts: aws_sdk_sts::Client,
     route53: aws_sdk_route53::Client,
     limit: Arc<Semaphore>,
+    /// IAM's request rate, learnt from throttling; `None` in the SDK's adaptive mode.
+    pace: Option<Arc<rate::Pace>>,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
     /// Where the calls go: a saved plan records it, and is applied only where it was made.
     identity: Identity,
@@ -90,11 +93,17 @@ impl Cloud {
         f.await
     }
 
+    /// A place among the calls in flight, then a turn at IAM's rate.
     async fn permit(&self) -> SemaphorePermit<'_> {
-        self.limit
+        let permit = self
+            .limit
             .acquire()
             .await
-            .expect("semaphore is never closed")
+            .expect("semaphore is never closed");
+        if let Some(pace) = &self.pace {
+            pace.turn().await;
+        }
+        permit
     }
 
     fn count(&self, operation: &'static str) {

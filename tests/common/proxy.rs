@@ -43,6 +43,42 @@ struct State {
     answers: HashMap<String, (String, usize)>,
     /// Each request's parameters, while recording.
     records: Option<Vec<Params>>,
+    /// IAM's account-wide request rate, when set: requests above it are answered `Throttling`.
+    throttle: Option<TokenBucket>,
+    /// How many requests were answered `Throttling` by `throttle` (not in `actions`).
+    throttled: usize,
+}
+
+/// A token bucket as IAM's rate limit is thought to be: `rate` tokens a second, holding at
+/// most one second's worth, one taken by each request that is let through.
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64) -> TokenBucket {
+        TokenBucket {
+            rate,
+            tokens: rate,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether a request arriving now is within the rate (and, if so, takes its token).
+    fn admit(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.rate.max(1.0));
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 pub struct RecordingProxy {
@@ -220,6 +256,19 @@ impl RecordingProxy {
             .insert(action.to_string(), (xml.to_string(), times));
     }
 
+    /// Above `per_second` requests a second, over all connections, answers as IAM does when
+    /// an account's rate is exceeded (HTTP 400, `Throttling`, "Rate exceeded"), after the
+    /// configured delay, without passing the request on; bursts of up to one second's worth
+    /// pass. Throttled requests are counted apart from `actions` (see `throttled`).
+    pub fn throttle(&self, per_second: f64) {
+        self.state.lock().unwrap().throttle = Some(TokenBucket::new(per_second));
+    }
+
+    /// How many requests were answered `Throttling` by `throttle`, and resets the count.
+    pub fn take_throttled(&self) -> usize {
+        std::mem::take(&mut self.state.lock().unwrap().throttled)
+    }
+
     /// Answers the next `fault.times` requests for `action` with the fault.
     pub fn fail(&self, action: &str, fault: Fault) {
         self.state
@@ -272,6 +321,24 @@ async fn serve(
             break;
         };
         let action = action_of(&request.head, &request.body);
+        let throttled = {
+            let mut s = state.lock().unwrap();
+            let over = s.throttle.as_mut().is_some_and(|bucket| !bucket.admit());
+            s.throttled += usize::from(over);
+            over
+        };
+        if throttled {
+            let delay = state.lock().unwrap().delay;
+            tokio::time::sleep(delay).await;
+            let answer = canned_response(&Fault {
+                status: 400,
+                code: "Throttling".into(),
+                message: "Rate exceeded".into(),
+                times: 0,
+            });
+            client_write.lock().await.write_all(&answer).await?;
+            continue;
+        }
         let fault = {
             let mut s = state.lock().unwrap();
             s.actions.push(action.clone());

@@ -132,6 +132,7 @@ impl Cloud {
             sts: aws_sdk_sts::Client::new(&sdk),
             route53: aws_sdk_route53::Client::from_conf(route53),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            concurrency: options.concurrency.max(1),
             calls: Arc::default(),
         })
     }

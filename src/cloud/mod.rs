@@ -36,6 +36,8 @@ pub struct Cloud {
     sts: aws_sdk_sts::Client,
     route53: aws_sdk_route53::Client,
     limit: Arc<Semaphore>,
+    /// The bound's size, for `--fetch auto`'s estimate of round trips.
+    concurrency: usize,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 

@@ -16,6 +16,8 @@
 //!   measured through the delaying proxy (`SCALE_LATENCY_N=` skips it).
 //! - `SCALE_KEEP=1`: leave what the run made in the account.
 //! - `ROLECALL_BIN`: the binary to measure instead of target/release/rolecall.
+//! - `SCALE_TERRAFORM*`: Terraform beside rolecall (benches/scale/terraform.rs).
+//! - `SCALE_PAGING_*`: a large account, paged as IAM pages it (benches/scale/paging.rs).
 //! - `SCALE_COMPARE_BIN`: another rolecall binary (an older build, say) whose no-op plans run
 //!   right after this one's, pair by pair, for the cost of a change as ratios from one run.
 
@@ -28,6 +30,8 @@ mod baselines;
 mod cluster_yaml;
 #[path = "scale/measure.rs"]
 mod measure;
+#[path = "scale/paging.rs"]
+mod paging;
 #[allow(dead_code)] // The bench counts, records and delays; it injects no faults.
 #[path = "../tests/common/proxy.rs"]
 mod proxy;
@@ -39,6 +43,8 @@ mod results;
 mod run;
 #[path = "scale/spec.rs"]
 mod spec;
+#[path = "scale/terraform.rs"]
+mod terraform;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,7 +67,7 @@ pub struct Config {
     pub keep: bool,
 }
 
-fn list(var: &str, default: &str) -> Vec<usize> {
+pub fn list(var: &str, default: &str) -> Vec<usize> {
     std::env::var(var)
         .unwrap_or_else(|_| default.to_string())
         .split(',')
@@ -155,6 +161,10 @@ async fn bench_main() {
         sizes.push(size);
         delayed = delayed.or(delay);
     }
+    // Terraform beside rolecall, then the large account last: its roles would slow every
+    // bulk read before them.
+    let terraform = terraform::run(&bench).await;
+    let paging = paging::run(&bench).await;
     if !bench.cfg.keep {
         let _ = bench
             .direct
@@ -165,7 +175,13 @@ async fn bench_main() {
             .await;
     }
 
-    let report = report::report(&bench, &sizes, delayed.as_ref(), started.elapsed());
+    let mut report = report::report(&bench, &sizes, delayed.as_ref(), started.elapsed());
+    if !terraform.is_empty() {
+        report += &terraform::render(&terraform);
+    }
+    if let Some(paging) = &paging {
+        report += &paging::render(paging);
+    }
     print!("{report}");
     let path = bench.dir.join("results.md");
     std::fs::write(&path, &report).expect("write results.md");

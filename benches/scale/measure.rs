@@ -43,7 +43,7 @@ async fn counted(
 
 impl Bench {
     /// The spec of `cluster` with `n` pod roles, and the spec after the 10% change.
-    fn spec_files(&self, cluster: &str, n: usize) -> (PathBuf, PathBuf) {
+    pub(crate) fn spec_files(&self, cluster: &str, n: usize) -> (PathBuf, PathBuf) {
         let base = self.dir.join(cluster);
         std::fs::create_dir_all(&base).expect("create the cluster's dir");
         let (spec, changed) = (base.join("cluster.yaml"), base.join("cluster-changed.yaml"));
@@ -59,7 +59,7 @@ impl Bench {
     /// LocalStack answers on loopback in about 6 ms, a real account in tens of milliseconds.
     /// Each request is held on its own connection, so requests in flight at once wait at
     /// once, as on a real network.
-    async fn delaying_proxy(&self) -> (RecordingProxy, aws::Clients) {
+    pub(crate) async fn delaying_proxy(&self) -> (RecordingProxy, aws::Clients) {
         let slow = RecordingProxy::start_without_nagle(&self.cfg.endpoint).await;
         slow.delay(self.cfg.delay);
         let via_slow = aws::Clients::new(&slow.endpoint).await;
@@ -67,7 +67,7 @@ impl Bench {
     }
 
     /// Deletes what the run made for `cluster`, unless told to keep it.
-    async fn clean_up(&self, cluster: &str, n: usize) {
+    pub(crate) async fn clean_up(&self, cluster: &str, n: usize) {
         if !self.cfg.keep {
             aws::clean_up(&self.direct, cluster, n, &self.policy_arn, CONCURRENCY)
                 .await
@@ -76,7 +76,7 @@ impl Bench {
     }
 
     /// `rolecall update -f spec [--yes] --fetch F --concurrency C` through `proxy`.
-    async fn rolecall(
+    pub(crate) async fn rolecall(
         &self,
         proxy: &RecordingProxy,
         spec: &Path,
@@ -141,7 +141,7 @@ impl Bench {
     }
 
     /// The first apply of `cluster` from `spec`, which must succeed.
-    async fn first_apply(
+    pub(crate) async fn first_apply(
         &self,
         proxy: &RecordingProxy,
         cluster: &str,

@@ -62,7 +62,10 @@ pub async fn run(bench: &Bench) -> Option<PagingResult> {
 
     let paged = RecordingProxy::start_without_nagle(&bench.cfg.endpoint).await;
     paged.page_role_details(Paging::sizes_only());
-    let whole_answer = paged.prefetch_pages().await.expect("read every role's details");
+    let whole_answer = paged
+        .prefetch_pages()
+        .await
+        .expect("read every role's details");
     let (took, roles) = (whole_answer.1, whole_answer.0);
     let paging = Paging {
         page_cap: 1000,
@@ -115,7 +118,10 @@ async fn cluster_runs(bench: &Bench, paged: &RecordingProxy, n: usize) -> Cluste
     let mut account_roles = 0;
     for fetch in [Fetch::PerObject, Fetch::Bulk, Fetch::Auto] {
         // LocalStack's own time to build the answer is not the model's: read it first.
-        let (roles, _) = paged.prefetch_pages().await.expect("read every role's details");
+        let (roles, _) = paged
+            .prefetch_pages()
+            .await
+            .expect("read every role's details");
         account_roles = roles;
         let label = format!("paging-noop-{}", fetch.tag());
         let run = bench
@@ -197,7 +203,10 @@ async fn delete_other_roles(bench: &Bench, count: usize) -> Result<Duration, Str
             );
             let role = other_role(&bench.run_id, i);
             async move {
-                let delete = iam.delete_role_policy().role_name(&role).policy_name("logs");
+                let delete = iam
+                    .delete_role_policy()
+                    .role_name(&role)
+                    .policy_name("logs");
                 limit.call(delete.send()).await.map_err(aws::message)?;
                 if i % 4 == 0 {
                     let detach = iam.detach_role_policy().role_name(&role).policy_arn(arn);
@@ -256,7 +265,8 @@ pub fn render(r: &PagingResult) -> String {
                 .map(|(_, p)| p)
                 .expect("each strategy ran")
         };
-        let (per_object, bulk, auto) = (time(Fetch::PerObject), time(Fetch::Bulk), time(Fetch::Auto));
+        let (per_object, bulk, auto) =
+            (time(Fetch::PerObject), time(Fetch::Bulk), time(Fetch::Auto));
         let faster = if per_object.run.wall <= bulk.run.wall {
             Fetch::PerObject
         } else {

@@ -40,9 +40,51 @@ pub struct PagingResult {
     pub clusters: Vec<ClusterRuns>,
 }
 
-/// The other roles' names: nothing rolecall would take for a cluster's.
+/// The other roles' names: nothing rolecall would take for a cluster's. `SCALE_PAGING_PREFIX`
+/// names those an earlier run kept (`SCALE_KEEP`), to be reused.
 fn other_role(run_id: &str, i: usize) -> String {
-    format!("other-tool-{run_id}-{i:05}")
+    let prefix =
+        std::env::var("SCALE_PAGING_PREFIX").unwrap_or_else(|_| format!("other-tool-{run_id}"));
+    format!("{prefix}-{i:05}")
+}
+
+/// The names of the account's roles (ListRoles, every page).
+async fn existing_roles(
+    iam: &aws_sdk_iam::Client,
+) -> Result<std::collections::HashSet<String>, String> {
+    let mut pages = iam.list_roles().max_items(1000).into_paginator().send();
+    let mut names = std::collections::HashSet::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws::message)?;
+        names.extend(page.roles().iter().map(|r| r.role_name().to_string()));
+    }
+    Ok(names)
+}
+
+/// A call again while LocalStack answers InternalError ("dictionary changed size during
+/// iteration" under concurrent writes), up to ten times.
+async fn persist<T, E, R, F, Fut>(limit: &Limit, f: F) -> Result<T, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E, R>>>,
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match limit.call(f()).await {
+            Ok(out) => return Ok(out),
+            Err(e)
+                if attempt < 10
+                    && aws_sdk_iam::error::ProvideErrorMetadata::code(&e)
+                        == Some("InternalError") =>
+            {
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await
+            }
+            Err(e) => return Err(aws::message(e)),
+        }
+    }
 }
 
 /// Runs the experiment unless `SCALE_PAGING_ROLES` says not to.
@@ -160,7 +202,9 @@ async fn cluster_runs(bench: &Bench, paged: &RecordingProxy, n: usize) -> Cluste
 async fn make_other_roles(bench: &Bench, count: usize) -> Result<Duration, String> {
     let limit = Limit::new(CONCURRENCY);
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let existing = existing_roles(&bench.direct.iam).await?;
     let jobs = (0..count)
+        .filter(|i| !existing.contains(&other_role(&bench.run_id, *i)))
         .map(|i| {
             let (iam, limit, arn) = (
                 bench.direct.iam.clone(),
@@ -169,23 +213,32 @@ async fn make_other_roles(bench: &Bench, count: usize) -> Result<Duration, Strin
             );
             let role = other_role(&bench.run_id, i);
             async move {
-                let create = iam
-                    .create_role()
-                    .role_name(&role)
-                    .assume_role_policy_document(trust);
-                limit.call(create.send()).await.map_err(aws::message)?;
+                persist(&limit, || {
+                    iam.create_role()
+                        .role_name(&role)
+                        .assume_role_policy_document(trust)
+                        .send()
+                })
+                .await?;
                 let document = format!(
                     r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:us-east-1:000000000000:log-group:/fn/{i:05}:*"}}]}}"#
                 );
-                let put = iam
-                    .put_role_policy()
-                    .role_name(&role)
-                    .policy_name("logs")
-                    .policy_document(document);
-                limit.call(put.send()).await.map_err(aws::message)?;
+                persist(&limit, || {
+                    iam.put_role_policy()
+                        .role_name(&role)
+                        .policy_name("logs")
+                        .policy_document(&document)
+                        .send()
+                })
+                .await?;
                 if i % 4 == 0 {
-                    let attach = iam.attach_role_policy().role_name(&role).policy_arn(arn);
-                    limit.call(attach.send()).await.map_err(aws::message)?;
+                    persist(&limit, || {
+                        iam.attach_role_policy()
+                            .role_name(&role)
+                            .policy_arn(&arn)
+                            .send()
+                    })
+                    .await?;
                 }
                 Ok(())
             }

@@ -19,6 +19,8 @@
 //!   unset `SCALE_RATE` skips it, `SCALE_N=` runs it alone.
 //! - `SCALE_KEEP=1`: leave what the run made in the account.
 //! - `ROLECALL_BIN`: the binary to measure instead of target/release/rolecall.
+//! - `SCALE_TERRAFORM*`: Terraform beside rolecall (benches/scale/terraform.rs).
+//! - `SCALE_PAGING_*`: a large account, paged as IAM pages it (benches/scale/paging.rs).
 //! - `SCALE_COMPARE_BIN`: another rolecall binary (an older build, say) whose no-op plans run
 //!   right after this one's, pair by pair, for the cost of a change as ratios from one run.
 
@@ -31,6 +33,8 @@ mod baselines;
 mod cluster_yaml;
 #[path = "scale/measure.rs"]
 mod measure;
+#[path = "scale/paging.rs"]
+mod paging;
 #[allow(dead_code)] // The bench counts, records and delays; it injects no faults.
 #[path = "../tests/common/proxy.rs"]
 mod proxy;
@@ -44,6 +48,8 @@ mod results;
 mod run;
 #[path = "scale/spec.rs"]
 mod spec;
+#[path = "scale/terraform.rs"]
+mod terraform;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -164,6 +170,10 @@ async fn bench_main() {
         Some(cfg) => Some(bench.rate_experiment(cfg).await),
         None => None,
     };
+    // Terraform beside rolecall, then the large account last: its roles would slow every
+    // bulk read before them.
+    let terraform = terraform::run(&bench).await;
+    let paging = paging::run(&bench).await;
     if !bench.cfg.keep {
         let _ = bench
             .direct
@@ -181,6 +191,12 @@ async fn bench_main() {
     };
     if let Some(throttled) = &throttled {
         report.push_str(&rate::report(throttled));
+    }
+    if !terraform.is_empty() {
+        report += &terraform::render(&terraform);
+    }
+    if let Some(paging) = &paging {
+        report += &paging::render(paging);
     }
     print!("{report}");
     let path = bench.dir.join("results.md");

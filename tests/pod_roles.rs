@@ -422,6 +422,57 @@ async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_read_follows_every_page_iam_gives() {
+    let (name, _, readonly) = cluster_with_policy("paged").await;
+    let c = Cluster::new_named(&name, |n| {
+        ClusterYaml::new(n).with_iam(&pod_identity("kube2iam", &readonly, &["a", "b", "c"]))
+    })
+    .await;
+    assert_eq!(c.apply().await.code, 0);
+    let b = format!("b.pods.{name}");
+    put_role_policy(
+        &b,
+        &b,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    )
+    .await;
+
+    // Pages of two roles, as IAM may cut them short of MaxItems: the cluster's roles and
+    // the account's others lie on many pages, and a page left unread would show its
+    // roles as missing, to be created.
+    c.proxy.page_role_details(common::proxy::Paging {
+        page_cap: 2,
+        ..common::proxy::Paging::sizes_only()
+    });
+    c.proxy.clear();
+    let run = c.run(&["--fetch", "bulk"]).await;
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains(&format!("  IAMRolePolicy/{b}\n  \tPolicyDocument\n")),
+        "{run:?}"
+    );
+    for role in ["masters", "nodes", "bastions", "a.pods", "c.pods"] {
+        let id = format!("IAMRole/{role}.{name}");
+        assert!(!run.stdout.contains(&id), "{id} planned: {run:?}");
+    }
+    let pages = c
+        .proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "GetAccountAuthorizationDetails")
+        .count();
+    let first_pages = pages
+        - c.proxy
+            .requests_with_param("GetAccountAuthorizationDetails", "Marker");
+    assert!(pages >= 3, "{pages} pages: {run:?}");
+    assert_eq!(
+        first_pages, 1,
+        "one listing, followed page by page: {run:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_oidc_provider_made_by_an_attempt_whose_answer_was_lost_is_taken_as_made() {
     let (c, _) = irsa_cluster("irsa-lost", "default", "app").await;
     // IAM makes the provider, but its answer comes after the 1 s attempt timeout: the retry

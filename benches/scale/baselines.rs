@@ -210,23 +210,7 @@ pub async fn bare_writes(
     concurrency: usize,
 ) -> Result<Duration, String> {
     let limit = Limit::new(concurrency);
-    // An IRSA trust of the shape rolecall writes: the cluster's provider, one service account.
-    let issuer = format!("rolecall-oidc.s3.us-east-1.amazonaws.com/{cluster}");
-    let trust = |i: usize| {
-        serde_json::to_string_pretty(&serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Federated": format!("arn:aws:iam::000000000000:oidc-provider/{issuer}")},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {"StringEquals": {
-                    format!("{issuer}:sub"): format!("system:serviceaccount:{}:{}", spec::namespace(i), spec::service_account(i)),
-                    format!("{issuer}:aud"): ["sts.amazonaws.com"]
-                }}
-            }]
-        }))
-        .expect("a JSON value")
-    };
+    let trust = |i: usize| irsa_trust(cluster, i);
     let tags = vec![
         Tag::builder()
             .key("KubernetesCluster")
@@ -269,6 +253,25 @@ pub async fn bare_writes(
         })
         .collect();
     run_all(jobs).await
+}
+
+/// An IRSA trust of the shape rolecall writes for pod role `i` of `cluster`: the cluster's
+/// provider, one service account. The bare writes and Terraform write it.
+pub fn irsa_trust(cluster: &str, i: usize) -> String {
+    let issuer = format!("rolecall-oidc.s3.us-east-1.amazonaws.com/{cluster}");
+    serde_json::to_string_pretty(&serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::000000000000:oidc-provider/{issuer}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{issuer}:sub"): format!("system:serviceaccount:{}:{}", spec::namespace(i), spec::service_account(i)),
+                format!("{issuer}:aud"): ["sts.amazonaws.com"]
+            }}
+        }]
+    }))
+    .expect("a JSON value")
 }
 
 /// How many roles the account holds (GAAD's cost grows with it).

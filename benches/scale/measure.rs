@@ -59,7 +59,7 @@ impl Bench {
     /// LocalStack answers on loopback in about 6 ms, a real account in tens of milliseconds.
     /// Each request is held on its own connection, so requests in flight at once wait at
     /// once, as on a real network.
-    async fn delaying_proxy(&self) -> (RecordingProxy, aws::Clients) {
+    pub(crate) async fn delaying_proxy(&self) -> (RecordingProxy, aws::Clients) {
         let slow = RecordingProxy::start_without_nagle(&self.cfg.endpoint).await;
         slow.delay(self.cfg.delay);
         let via_slow = aws::Clients::new(&slow.endpoint).await;
@@ -141,7 +141,7 @@ impl Bench {
     }
 
     /// The first apply of `cluster` from `spec`, which must succeed.
-    async fn first_apply(
+    pub(crate) async fn first_apply(
         &self,
         proxy: &RecordingProxy,
         cluster: &str,

@@ -202,6 +202,7 @@ impl Cloud {
             route53: aws_sdk_route53::Client::from_conf(route53),
             limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
             pace,
+            concurrency: options.concurrency.max(1),
             calls: Arc::default(),
             identity,
         })

@@ -40,6 +40,8 @@ pub struct Cloud {
     limit: Arc<Semaphore>,
     /// IAM's request rate, learnt from throttling; `None` in the SDK's adaptive mode.
     pace: Option<Arc<rate::Pace>>,
+    /// The bound's size, for `--fetch auto`'s estimate of round trips.
+    concurrency: usize,
     calls: Arc<Mutex<BTreeMap<&'static str, u64>>>,
     /// Where the calls go: a saved plan records it, and is applied only where it was made.
     identity: Identity,

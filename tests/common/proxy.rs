@@ -47,6 +47,13 @@ struct State {
     throttle: Option<TokenBucket>,
     /// How many requests were answered `Throttling` by `throttle` (not in `actions`).
     throttled: usize,
+    /// Where requests are passed on to (`host:port`).
+    upstream: String,
+    /// GetAccountAuthorizationDetails paged by the proxy, as IAM pages it.
+    paging: Option<Paging>,
+    /// The role details the pages are cut from, and whether they may serve the next first
+    /// page (taken by `prefetch_pages` and not yet used; a write through the proxy spoils them).
+    role_details: Option<(Arc<RoleDetails>, bool)>,
 }
 
 /// A token bucket as IAM's rate limit is thought to be: `rate` tokens a second, holding at
@@ -110,7 +117,10 @@ impl RecordingProxy {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            upstream: upstream.clone(),
+            ..State::default()
+        }));
         let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -179,6 +189,17 @@ impl RecordingProxy {
             .iter()
             .zip(&s.bodies)
             .filter(|(a, body)| *a == action && body.split('&').any(|kv| kv == wanted))
+            .count()
+    }
+
+    /// How many requests of `action` had a parameter `param`, whatever its value.
+    pub fn requests_with_param(&self, action: &str, param: &str) -> usize {
+        let wanted = format!("{param}=");
+        let s = self.state.lock().unwrap();
+        s.actions
+            .iter()
+            .zip(&s.bodies)
+            .filter(|(a, body)| *a == action && body.split('&').any(|kv| kv.starts_with(&wanted)))
             .count()
     }
 
@@ -269,6 +290,29 @@ impl RecordingProxy {
         std::mem::take(&mut self.state.lock().unwrap().throttled)
     }
 
+    /// Pages GetAccountAuthorizationDetails (Filter=Role) as IAM does, which LocalStack
+    /// does not: it answers everything at once whatever MaxItems says. See [`Paging`].
+    pub fn page_role_details(&self, paging: Paging) {
+        self.state.lock().unwrap().paging = Some(paging);
+    }
+
+    /// Reads every role's details from upstream now, for the next listing's pages to be cut
+    /// from, so that LocalStack's own time to build them is not in the time measured next.
+    /// Returns how many roles the account holds and how long LocalStack took.
+    pub async fn prefetch_pages(&self) -> std::io::Result<(usize, std::time::Duration)> {
+        let upstream = self.endpoint_upstream();
+        let started = std::time::Instant::now();
+        let details = Arc::new(fetch_role_details(&upstream).await?);
+        let took = started.elapsed();
+        let roles = details.members.len();
+        self.state.lock().unwrap().role_details = Some((details, true));
+        Ok((roles, took))
+    }
+
+    fn endpoint_upstream(&self) -> String {
+        self.state.lock().unwrap().upstream.clone()
+    }
+
     /// Answers the next `fault.times` requests for `action` with the fault.
     pub fn fail(&self, action: &str, fault: Fault) {
         self.state
@@ -341,6 +385,11 @@ async fn serve(
         }
         let fault = {
             let mut s = state.lock().unwrap();
+            if !is_read(&action) {
+                if let Some((_, fresh)) = &mut s.role_details {
+                    *fresh = false;
+                }
+            }
             s.actions.push(action.clone());
             s.bodies.push(decode_form(&request.body));
             if let Some(records) = &mut s.records {
@@ -399,6 +448,10 @@ async fn serve(
                     .await
                     .write_all(&canned_response(&f))
                     .await?
+            }
+            None if action == GAAD && pages_this(&state, &request.body) => {
+                let page = role_details_page(upstream, &state, &request.body).await?;
+                client_write.lock().await.write_all(&page).await?
             }
             None => {
                 let delay = state.lock().unwrap().delay;
@@ -548,4 +601,195 @@ fn canned_response(f: &Fault) -> Vec<u8> {
         body
     )
     .into_bytes()
+}
+
+const GAAD: &str = "GetAccountAuthorizationDetails";
+
+/// How the proxy pages GetAccountAuthorizationDetails for roles, as IAM does: at most
+/// `MaxItems` roles a page (IAM's default 100, its maximum 1000), and fewer when `page_cap`
+/// is smaller (IAM may end a page early), with `IsTruncated` and an opaque `Marker` for the
+/// next; each page is held for `base + per_role` times the roles on it, as IAM takes longer
+/// to build a longer page. That time is a model, stated where it is used; the pages' content
+/// is LocalStack's own answer, cut up.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page_cap: usize,
+    pub base: std::time::Duration,
+    pub per_role: std::time::Duration,
+}
+
+impl Paging {
+    /// IAM's page sizes, no time added.
+    pub fn sizes_only() -> Paging {
+        Paging {
+            page_cap: 1000,
+            base: std::time::Duration::ZERO,
+            per_role: std::time::Duration::ZERO,
+        }
+    }
+}
+
+/// Every role's `<member>` element of one upstream answer, in order.
+pub struct RoleDetails {
+    members: Vec<String>,
+}
+
+/// Whether the proxy pages this request: paging is on and it asks for roles only.
+fn pages_this(state: &Mutex<State>, body: &[u8]) -> bool {
+    let params = params_of(body);
+    let filters: Vec<&str> = params
+        .iter()
+        .filter(|(k, _)| k.starts_with("Filter.member."))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    state.lock().unwrap().paging.is_some() && filters == ["Role"]
+}
+
+/// One page of role details as IAM would answer the request: the first page (no Marker)
+/// from a fresh read of upstream (or the prefetched one), the next ones from the same read,
+/// as IAM's marker continues one listing.
+async fn role_details_page(
+    upstream: &str,
+    state: &Mutex<State>,
+    body: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    let params = params_of(body);
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let asked = param("MaxItems")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let start = param("Marker").map(|m| {
+        m.strip_prefix("proxy-page-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("a Marker this proxy gave")
+    });
+    let (paging, kept) = {
+        let mut s = state.lock().unwrap();
+        let kept = match (&mut s.role_details, start) {
+            (Some((details, fresh)), None) if *fresh => {
+                *fresh = false;
+                Some(details.clone())
+            }
+            (Some((details, _)), Some(_)) => Some(details.clone()),
+            _ => None,
+        };
+        (s.paging.expect("paging is on"), kept)
+    };
+    let details = match kept {
+        Some(details) => details,
+        None => {
+            let details = Arc::new(fetch_role_details(upstream).await?);
+            state.lock().unwrap().role_details = Some((details.clone(), false));
+            details
+        }
+    };
+    let start = start.unwrap_or(0).min(details.members.len());
+    let end = (start + asked.min(paging.page_cap)).min(details.members.len());
+    let truncated = end < details.members.len();
+    tokio::time::sleep(paging.base + paging.per_role * (end - start) as u32).await;
+    let marker = if truncated {
+        format!("<Marker>proxy-page-{end}</Marker>")
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<GetAccountAuthorizationDetailsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetAccountAuthorizationDetailsResult><UserDetailList /><GroupDetailList /><RoleDetailList>{}</RoleDetailList><Policies /><IsTruncated>{truncated}</IsTruncated>{marker}</GetAccountAuthorizationDetailsResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></GetAccountAuthorizationDetailsResponse>",
+        details.members[start..end].concat()
+    );
+    Ok(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes())
+}
+
+/// Every role's details, read from upstream in one GetAccountAuthorizationDetails (which
+/// LocalStack answers whole), split into the roles' `<member>` elements.
+async fn fetch_role_details(upstream: &str) -> std::io::Result<RoleDetails> {
+    let body = "Action=GetAccountAuthorizationDetails&Version=2010-05-08&Filter.member.1=Role";
+    // LocalStack reads the account and region from the credential scope, not the signature.
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let head_end = find(&answer, b"\r\n\r\n").ok_or_else(|| invalid("no HTTP head"))? + 4;
+    let head = String::from_utf8_lossy(&answer[..head_end]).to_string();
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(invalid(&format!(
+            "upstream answered {}",
+            head.lines().next().unwrap_or("")
+        )));
+    }
+    let xml = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(&answer[head_end..])
+    } else {
+        answer[head_end..].to_vec()
+    };
+    let xml = String::from_utf8(xml).map_err(|_| invalid("the answer is not UTF-8"))?;
+    Ok(RoleDetails {
+        members: role_members(&xml),
+    })
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = find(body, b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&body[..line_end]).trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&body[start..start + size]);
+        body = &body[start + size + 2..];
+    }
+    out
+}
+
+/// The top-level `<member>` elements of `<RoleDetailList>`: members nest (a role's policies
+/// are members too), so the depth is counted.
+fn role_members(xml: &str) -> Vec<String> {
+    let Some(open) = xml.find("<RoleDetailList>") else {
+        return Vec::new();
+    };
+    let list = &xml[open + "<RoleDetailList>".len()..];
+    let mut members = Vec::new();
+    let (mut depth, mut start, mut at) = (0usize, 0usize, 0usize);
+    while at < list.len() {
+        let rest = &list[at..];
+        if rest.starts_with("<member>") {
+            if depth == 0 {
+                start = at;
+            }
+            depth += 1;
+            at += "<member>".len();
+        } else if rest.starts_with("</member>") {
+            depth -= 1;
+            at += "</member>".len();
+            if depth == 0 {
+                members.push(list[start..at].to_string());
+            }
+        } else if depth == 0 && rest.starts_with("</RoleDetailList>") {
+            break;
+        } else {
+            // On to the next tag ('<' is ASCII, so this stays on a char boundary).
+            at += rest[1..].find('<').map_or(rest.len(), |i| i + 1);
+        }
+    }
+    members
 }

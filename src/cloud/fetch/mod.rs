@@ -5,12 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::task::JoinSet;
 
+pub use auto::BULK_ABOVE_ROLES;
+
 use super::{Cloud, CloudError, Read};
 use crate::model::{
     ActualInstanceProfile, ActualState, DesiredState, ExternalProfile, Lifecycle, ResourceId,
     ResourceType,
 };
 
+mod auto;
 mod bulk;
 mod effective;
 mod per_object;
@@ -18,7 +21,7 @@ mod per_object;
 /// How to read the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum FetchStrategy {
-    /// The one with fewer calls for the work at hand.
+    /// The one with fewer round trips for the cluster and the account (see `auto.rs`).
     #[default]
     Auto,
     /// GetRole, ListRolePolicies, GetRolePolicy, ... for each object: about four calls a
@@ -28,18 +31,11 @@ pub enum FetchStrategy {
     Bulk,
 }
 
-/// Per object costs about four calls per role the spec names (GetRole, ListRolePolicies,
-/// ListAttachedRolePolicies, GetRolePolicy for each policy present); bulk costs one call per 1,000 roles
-/// in the account and saves the ListRoles that per object needs for stray pod roles. Past
-/// this many roles bulk wins even on a large account, and both run concurrently.
-pub const BULK_ABOVE_ROLES: usize = 20;
-
 impl FetchStrategy {
-    /// Auto made concrete for this desired state.
-    pub fn resolve(self, desired: &DesiredState) -> FetchStrategy {
+    /// The strategy forced, or auto made concrete for this desired state and account.
+    async fn resolve(self, cloud: &Cloud, desired: &DesiredState) -> FetchStrategy {
         match self {
-            FetchStrategy::Auto if desired.roles.len() > BULK_ABOVE_ROLES => FetchStrategy::Bulk,
-            FetchStrategy::Auto => FetchStrategy::PerObject,
+            FetchStrategy::Auto => cloud.choose_fetch(desired).await,
             concrete => concrete,
         }
     }
@@ -105,7 +101,7 @@ impl Cloud {
         known: ActualState,
         strategy: FetchStrategy,
     ) -> Result<ActualState, CloudError> {
-        match strategy.resolve(desired) {
+        match strategy.resolve(self, desired).await {
             FetchStrategy::Bulk => match self.fetch_bulk(desired, known.clone()).await {
                 // Auto falls back when the account refuses the bulk read.
                 Err(e)

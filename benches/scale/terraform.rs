@@ -9,7 +9,8 @@
 //! Environment:
 //! - `SCALE_TERRAFORM=0`: skip it.
 //! - `SCALE_TERRAFORM_N=1000`: the sizes run against LocalStack through the counting proxy.
-//! - `SCALE_TERRAFORM_DELAY_N=100`: the size run through the delaying proxy (`SCALE_DELAY_MS`).
+//! - `SCALE_TERRAFORM_DELAY_N=100`: the size run through the delaying proxy (`SCALE_DELAY_MS`),
+//!   and, when `SCALE_RATE` is set, once more through it with IAM's rate limit (benches/scale/rate.rs).
 //! - `SCALE_TERRAFORM_BIN=terraform`, `SCALE_TERRAFORM_MIRROR=/opt/tf-plugins`: Terraform and
 //!   the local filesystem mirror that holds hashicorp/aws 5.100.0 (no network is used).
 //!
@@ -63,6 +64,17 @@ pub async fn run(bench: &Bench) -> Vec<Comparison> {
         let (slow, _) = bench.delaying_proxy().await;
         let through = format!("{} ms per request", bench.cfg.delay.as_millis());
         out.push(compare(bench, &slow, n, &through).await);
+        // With IAM's rate limit too, when the run has one (`SCALE_RATE`): the same delay,
+        // and `Throttling` above the rate, account-wide, as the rate experiment's proxy.
+        if let Some(rate) = crate::rate::RateConfig::from_env().map(|cfg| cfg.rate) {
+            let (limited, _) = bench.delaying_proxy().await;
+            limited.throttle(rate);
+            let through = format!(
+                "{} ms per request, Throttling above {rate} requests a second",
+                bench.cfg.delay.as_millis()
+            );
+            out.push(compare(bench, &limited, n, &through).await);
+        }
     }
     out
 }

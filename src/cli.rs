@@ -98,7 +98,7 @@ fn load(
 /// `update`, and then `--calls-json`, written whenever rolecall got as far as connecting,
 /// whatever happened after.
 async fn update(args: UpdateArgs) -> i32 {
-    let calls_json = args.calls_json.clone();
+    let calls_json = args.calls.calls_json.clone();
     let mut connected = None;
     let code = run_update(args, &mut connected)
         .await
@@ -117,6 +117,12 @@ fn write_calls_json(path: Option<std::path::PathBuf>, connected: Option<Cloud>) 
     Some(fail(&Error::CallsJson { path, source }))
 }
 
+/// The lifecycle overrides of a run: the flag's, or else `KOPS_LIFECYCLE_OVERRIDES`'s.
+fn overrides(flag: &[String]) -> Result<crate::model::Overrides, Error> {
+    let env = std::env::var(lifecycle::ENV).ok();
+    Ok(lifecycle::run_overrides(flag, env.as_deref())?)
+}
+
 async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
     // Before the spec is read (see `spec_digests`).
     let digests = match &args.out {
@@ -125,10 +131,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
     };
     let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
-        overrides: lifecycle::run_overrides(
-            &args.lifecycle_overrides,
-            std::env::var(lifecycle::ENV).ok().as_deref(),
-        )?,
+        overrides: overrides(&args.lifecycle_overrides)?,
         fetch: args.fetch,
         strict: args.strict,
         dns_zone_id: args.dns_zone_id.clone(),
@@ -140,7 +143,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
     let cloud = reconcile::connect(
         &checked.cluster,
         args.endpoint_url.clone(),
-        args.connect_options(),
+        args.calls.connect_options(),
     )
     .await?;
     *connected = Some(cloud.clone());

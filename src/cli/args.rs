@@ -169,6 +169,13 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "ID", value_parser = dns_zone_id)]
     pub dns_zone_id: Option<String>,
 
+    #[command(flatten)]
+    pub calls: CallArgs,
+}
+
+/// How to call AWS: the flags `update`, `delete` and `apply` share.
+#[derive(Debug, Args)]
+pub struct CallArgs {
     /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
     #[arg(long, value_name = "FILE")]
     pub calls_json: Option<PathBuf>,
@@ -191,6 +198,19 @@ pub struct UpdateArgs {
     /// AWS_MAX_ATTEMPTS, or 8.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
+}
+
+impl CallArgs {
+    /// The connection's limits and timeouts, from the flags.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            concurrency: self.concurrency.into(),
+            consistency_timeout: Duration::from_secs(self.consistency_timeout),
+            attempt_timeout: Duration::from_secs(self.attempt_timeout),
+            max_attempts: self.max_attempts,
+            ..ConnectOptions::default()
+        }
+    }
 }
 /// `delete`: the flags of `update` that mean something for a teardown.
 #[derive(Debug, Args)]
@@ -233,52 +253,8 @@ pub struct DeleteArgs {
     #[arg(long, value_name = "ID", value_parser = dns_zone_id)]
     pub dns_zone_id: Option<String>,
 
-    /// Write the AWS calls made, by operation, to this file as JSON when rolecall exits.
-    #[arg(long, value_name = "FILE")]
-    pub calls_json: Option<PathBuf>,
-
-    /// How many AWS calls may be in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
-
-    /// How many seconds one operation may wait for IAM's eventual consistency.
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
-    pub consistency_timeout: u64,
-
-    /// How many seconds one AWS request may take before it is abandoned and retried.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub attempt_timeout: u64,
-
-    /// Attempts per AWS call, the first included, as for update. Default: AWS_MAX_ATTEMPTS,
-    /// or 8.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: Option<u32>,
-}
-
-impl DeleteArgs {
-    /// The connection's limits and timeouts, from the flags.
-    pub fn connect_options(&self) -> ConnectOptions {
-        ConnectOptions {
-            concurrency: self.concurrency.into(),
-            consistency_timeout: Duration::from_secs(self.consistency_timeout),
-            attempt_timeout: Duration::from_secs(self.attempt_timeout),
-            max_attempts: self.max_attempts,
-            ..ConnectOptions::default()
-        }
-    }
-}
-
-impl UpdateArgs {
-    /// The connection's limits and timeouts, from the flags.
-    pub fn connect_options(&self) -> ConnectOptions {
-        ConnectOptions {
-            concurrency: self.concurrency.into(),
-            consistency_timeout: Duration::from_secs(self.consistency_timeout),
-            attempt_timeout: Duration::from_secs(self.attempt_timeout),
-            max_attempts: self.max_attempts,
-            ..ConnectOptions::default()
-        }
-    }
+    #[command(flatten)]
+    pub calls: CallArgs,
 }
 
 impl Cli {

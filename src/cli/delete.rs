@@ -9,31 +9,22 @@ use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::plan::PlanOptions;
 use crate::reconcile::{self, Settings};
-use crate::{lifecycle, render};
+use crate::render;
 
 /// `delete`, and then `--calls-json` as for `update`.
 pub(super) async fn delete(args: DeleteArgs) -> i32 {
-    let calls_json = args.calls_json.clone();
+    let calls_json = args.calls.calls_json.clone();
     let mut connected = None;
     let code = run_delete(args, &mut connected)
         .await
         .unwrap_or_else(|e| fail(&e));
-    if let (Some(path), Some(cloud)) = (calls_json, connected) {
-        let counts = serde_json::to_string_pretty(&cloud.call_counts()).expect("counts serialise");
-        if let Err(source) = std::fs::write(&path, counts) {
-            return fail(&Error::CallsJson { path, source });
-        }
-    }
-    code
+    super::write_calls_json(calls_json, connected).unwrap_or(code)
 }
 
 async fn run_delete(args: DeleteArgs, connected: &mut Option<Cloud>) -> Result<i32, Error> {
     let checked = load(&args.files, args.kops_version)?;
     let settings = Settings {
-        overrides: lifecycle::run_overrides(
-            &args.lifecycle_overrides,
-            std::env::var(lifecycle::ENV).ok().as_deref(),
-        )?,
+        overrides: super::overrides(&args.lifecycle_overrides)?,
         fetch: args.fetch,
         dns_zone_id: args.dns_zone_id.clone(),
         plan: PlanOptions {
@@ -45,7 +36,7 @@ async fn run_delete(args: DeleteArgs, connected: &mut Option<Cloud>) -> Result<i
     let cloud = reconcile::connect(
         &checked.cluster,
         args.endpoint_url.clone(),
-        args.connect_options(),
+        args.calls.connect_options(),
     )
     .await?;
     *connected = Some(cloud.clone());

@@ -149,7 +149,7 @@ fn load(path: &Path) -> Result<SavedPlan, Error> {
 
 /// `apply PLAN`, and then `--calls-json` as `update` writes it.
 pub(super) async fn apply_plan(args: ApplyArgs) -> i32 {
-    let calls_json = args.calls_json.clone();
+    let calls_json = args.calls.calls_json.clone();
     let mut connected = None;
     let code = run_apply(args, &mut connected)
         .await

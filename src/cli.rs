@@ -176,21 +176,44 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
     if let Some(path) = &args.out {
         return saved::save(&cloud, &outcome, &args, digests, path).await;
     }
-    let report = if args.yes && outcome.may_apply() {
+    apply_and_end(
+        &cloud,
+        &outcome,
+        args.yes,
+        json,
+        args.detailed_exitcode,
+        |o, r| render::render_ending(&o.plan, r),
+    )
+    .await
+}
+
+/// The end of `update` and `delete`: apply the plan when told and allowed (progress on
+/// stdout, or on stderr when stdout carries the JSON document), print the ending
+/// (`text_ending` for text), and the exit code, or the stopped apply as an error.
+async fn apply_and_end(
+    cloud: &Cloud,
+    outcome: &crate::reconcile::Outcome,
+    yes: bool,
+    json: bool,
+    detailed_exitcode: bool,
+    text_ending: impl Fn(&crate::reconcile::Outcome, Option<&ApplyReport>) -> String,
+) -> Result<i32, Error> {
+    let mut stdout = std::io::stdout();
+    let report = if yes && outcome.may_apply() {
         let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
         // In JSON mode stdout carries only the document; the progress lines go to stderr.
         let mut stderr = std::io::stderr();
         let out: &mut dyn Write = if json { &mut stderr } else { &mut stdout };
-        let report = apply(&cloud, &outcome.plan, out, terminal && !json).await;
+        let report = apply(cloud, &outcome.plan, out, terminal && !json).await;
         tracing::debug!(calls = ?cloud.call_counts(), "applied");
         Some(report)
     } else {
         None
     };
     let ending = if json {
-        render::json::render(&outcome, report.as_ref())
+        render::json::render(outcome, report.as_ref())
     } else {
-        render::render_ending(&outcome.plan, report.as_ref())
+        text_ending(outcome, report.as_ref())
     };
     let _ = write!(stdout, "{ending}");
     if let Some(r) = report.as_ref().filter(|r| !r.succeeded()) {
@@ -200,11 +223,7 @@ async fn run_update(args: UpdateArgs, connected: &mut Option<Cloud>) -> Result<i
             not_started: r.not_started.len(),
         });
     }
-    Ok(exit_code(
-        &outcome.plan,
-        report.as_ref(),
-        args.detailed_exitcode,
-    ))
+    Ok(exit_code(&outcome.plan, report.as_ref(), detailed_exitcode))
 }
 
 /// 1 for errors; with --detailed-exitcode, as `terraform plan -detailed-exitcode`, 2 when

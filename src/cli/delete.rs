@@ -1,10 +1,9 @@
 //! `delete`: the teardown of the cluster's IAM, as `update` runs, with the plan of
 //! deletions (`PlanOptions::teardown`) in its place: a dry run, or `--yes` to delete.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use super::{exit_code, fail, load, style, DeleteArgs, OutputFormat};
-use crate::apply::apply;
+use super::{fail, load, style, DeleteArgs, OutputFormat};
 use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::plan::PlanOptions;
@@ -47,31 +46,13 @@ async fn run_delete(args: DeleteArgs, connected: &mut Option<Cloud>) -> Result<i
     if !json {
         let _ = write!(stdout, "{}", render::render_body(&outcome, style()));
     }
-    let report = if args.yes && outcome.may_apply() {
-        let terminal = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
-        // In JSON mode stdout carries only the document; the progress lines go to stderr.
-        let mut stderr = std::io::stderr();
-        let out: &mut dyn Write = if json { &mut stderr } else { &mut stdout };
-        Some(apply(&cloud, &outcome.plan, out, terminal && !json).await)
-    } else {
-        None
-    };
-    let ending = if json {
-        render::json::render(&outcome, report.as_ref())
-    } else {
-        render::render_teardown_ending(&outcome, report.as_ref())
-    };
-    let _ = write!(stdout, "{ending}");
-    if let Some(r) = report.as_ref().filter(|r| !r.succeeded()) {
-        return Err(Error::ApplyStopped {
-            failed: r.failed.len(),
-            applied: r.applied.len(),
-            not_started: r.not_started.len(),
-        });
-    }
-    Ok(exit_code(
-        &outcome.plan,
-        report.as_ref(),
+    super::apply_and_end(
+        &cloud,
+        &outcome,
+        args.yes,
+        json,
         args.detailed_exitcode,
-    ))
+        render::render_teardown_ending,
+    )
+    .await
 }

@@ -2,7 +2,7 @@
 //! the JSON entries, and `--deny-new-access`, which refuses a widening plan before any
 //! write (the recording proxy counts them) and lets a narrowing one through.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::iam_client;

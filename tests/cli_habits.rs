@@ -3,7 +3,7 @@
 //! completions and man pages. Most fail before any AWS call and need no LocalStack; the
 //! runs that plan or write use the shared one and check the account themselves.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

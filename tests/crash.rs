@@ -2,7 +2,7 @@
 //! LocalStack: the next run converges to the desired state, nothing is duplicated, and no
 //! run reports a success it did not have.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

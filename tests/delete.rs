@@ -4,7 +4,7 @@
 //! run; and a removed bastions group deleted by `update` when owned, only reported when
 //! kops made it (untagged).
 
-mod common;
+use crate::common;
 
 use common::cluster::{Cluster, MUST_SPECIFY_YES, NO_CHANGES};
 use common::proxy::Fault;

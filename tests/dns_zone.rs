@@ -4,7 +4,7 @@
 //! naming the zones. Hosted zones are account-global, so each test makes zones under a
 //! domain of its own.
 
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

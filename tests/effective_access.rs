@@ -5,7 +5,7 @@
 //! reports what kops would grant that they lack and what they have beyond it, writes
 //! nothing, and reads each managed policy's document once.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::spec::ClusterYaml;

@@ -2,7 +2,7 @@
 //! recording proxy: throttling and 5xx are retried with backoff, IAM's eventual consistency
 //! is waited out up to a deadline, and terminal errors fail at once with AWS's message.
 
-mod common;
+use crate::common;
 
 use common::cluster::{assert_account_matches, Cluster, NO_CHANGES};
 use common::proxy::Fault;

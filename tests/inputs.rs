@@ -2,7 +2,7 @@
 //! recording proxy in front of LocalStack. Each gets one clear error naming the file, line or
 //! field, exit code 1, and the proxy shows that no request reached AWS.
 
-mod common;
+use crate::common;
 
 use common::spec::ClusterYaml;
 use common::{

@@ -15,7 +15,7 @@
 //! such as `minimal.example.com` with these cases. The cases share names among themselves
 //! too, so they run one after another, each converging what the one before left.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@
 //! The cluster names are kops's and IAM and Route53 are account-global, so the tests run
 //! one at a time, reuse what an earlier run left, and a second apply must change nothing.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Lifecycles and externally owned IAM against a real LocalStack. The recording proxy proves
 //! what was not sent: no write for an object rolecall only checks, no read for an ignored one.
 
-mod common;
+use crate::common;
 
 use common::cluster::{Cluster, NO_CHANGES};
 use common::proxy::Fault;

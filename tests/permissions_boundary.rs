@@ -6,7 +6,7 @@
 //! removes them; and a boundary deleted from a role that is gone counts as done.
 //! (tests/kops136_inputs.rs covers `spec.iam.permissionsBoundary` of kops 1.36 end to end.)
 
-mod common;
+use crate::common;
 
 use common::cluster::{Cluster, NO_CHANGES};
 use common::iam_client;
@@ -28,8 +28,10 @@ fn bounded(desired: &DesiredState, arn: Option<&str>) -> DesiredState {
 }
 
 /// A `Cloud` for the library's calls, with the same test credentials as the binary's runs
-/// and nothing read from the machine's AWS configuration. This file holds one test, so
-/// setting the process's environment races with nothing.
+/// and nothing read from the machine's AWS configuration. The environment is the test
+/// binary's, shared with the other tests: every other test gives its clients and the
+/// rolecall processes it starts their credentials explicitly, so these values change nothing
+/// they read (and std serialises the reads and writes of the environment).
 async fn connect(endpoint: &str) -> Cloud {
     for (key, value) in [
         ("AWS_ACCESS_KEY_ID", "test"),

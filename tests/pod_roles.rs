@@ -2,7 +2,7 @@
 //! second run, a trust principal changed out of band restored in place, and a role removed
 //! from the spec deleted only when this cluster owns it.
 
-mod common;
+use crate::common;
 
 use common::cluster::{Cluster, NO_CHANGES};
 use common::spec::{issuer_discovery, pod_identity, ClusterYaml};

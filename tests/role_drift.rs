@@ -4,7 +4,7 @@
 //! removed, and only when asked (`--remove-extra-inline-policies`). The recording proxy
 //! proves what was written; the account is read back with the tests' own client.
 
-mod common;
+use crate::common;
 
 use common::cluster::{Cluster, MUST_SPECIFY_YES, NO_CHANGES};
 use common::spec::ClusterYaml;

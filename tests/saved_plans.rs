@@ -2,7 +2,7 @@
 //! `show PLAN` through the binary, the writes counted by the recording proxy, the account
 //! checked with the tests' own IAM client (docs/saved-plans.md).
 
-mod common;
+use crate::common;
 
 use common::cluster::{assert_account_matches, Cluster, NO_CHANGES};
 use common::spec::{ClusterYaml, SQS_STATEMENT, SQS_STATEMENT_WIDER};

@@ -1,7 +1,7 @@
 //! What must never reach the output, and inputs that must be refused in one line: a key id
 //! from a profile file in the trace logs, and malformed endpoint URLs and account ids.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

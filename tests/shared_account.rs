@@ -3,7 +3,7 @@
 //! an earlier mode. The recording proxy counts every write; the account is read back with the
 //! tests' own client.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::spec::{issuer_discovery, pod_identity, service_account_permissions, ClusterYaml};

@@ -2,7 +2,7 @@
 //! own, drives the binary through a recording proxy, and checks the account afterwards with
 //! its own IAM client.
 
-mod common;
+use crate::common;
 
 use common::cluster::{assert_account_matches, Cluster, MUST_SPECIFY_YES, NO_CHANGES};
 use common::proxy::Fault;

@@ -2,7 +2,7 @@
 //! a recording proxy in front of it, an independent IAM client for checking the account,
 //! and the rolecall binary itself.
 
-#![allow(dead_code)] // Each test binary uses its own part of this module.
+#![allow(dead_code)] // proxy.rs and spec.rs are shared with the benchmark, which uses parts the tests do not.
 
 pub mod cluster;
 pub mod proxy;
@@ -23,7 +23,7 @@ pub fn localstack_port() -> u16 {
         .unwrap_or(4566)
 }
 
-/// Starts LocalStack unless one answers on the port, once per test binary. A LocalStack
+/// Starts LocalStack unless one answers on the port, once per run of the test binary. A LocalStack
 /// that cannot start fails the test: these tests never skip.
 pub fn localstack() -> String {
     static STARTED: OnceLock<String> = OnceLock::new();

@@ -68,8 +68,13 @@ impl Bench {
 
     /// Deletes what the run made for `cluster`, unless told to keep it.
     pub async fn clean_up(&self, cluster: &str, n: usize) {
+        self.clean_up_at(cluster, n, CONCURRENCY).await
+    }
+
+    /// `clean_up` with `concurrency` calls in flight.
+    pub async fn clean_up_at(&self, cluster: &str, n: usize, concurrency: usize) {
         if !self.cfg.keep {
-            aws::clean_up(&self.direct, cluster, n, &self.policy_arn, CONCURRENCY)
+            aws::clean_up(&self.direct, cluster, n, &self.policy_arn, concurrency)
                 .await
                 .expect("clean up");
         }

@@ -159,7 +159,14 @@ async fn cluster_runs(bench: &Bench, paged: &RecordingProxy, n: usize) -> Cluste
     // writes in an account this large (`InternalError: dictionary changed size during
     // iteration` on CreateRole, 100 of 1,000 at c=8 in run s5kqrnb).
     bench
-        .first_apply(paged, &cluster, &spec, Fetch::Auto, WRITE_CONCURRENCY, label)
+        .first_apply(
+            paged,
+            &cluster,
+            &spec,
+            Fetch::Auto,
+            WRITE_CONCURRENCY,
+            label,
+        )
         .await;
     let mut runs = Vec::new();
     let mut account_roles = 0;

@@ -7,6 +7,10 @@ req="$here/requirements.txt"
 venv="${ROLECALL_LOCALSTACK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/rolecall/localstack-venv}"
 python="${PYTHON:-python3}"
 want=$(sha256sum "$req" | cut -d' ' -f1)
+# One install at a time: the main job and CI install in the background, beside start.sh.
+mkdir -p "$(dirname "$venv")"
+exec 8>"$venv.lock"
+flock 8
 if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" = "$want" ]; then
   echo "$venv"
   exit 0

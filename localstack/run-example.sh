@@ -14,9 +14,7 @@ step() { echo "== [$(date +%H:%M:%S)] $*"; }
 step "starting LocalStack on port $port in the background (the first run installs it into a cached venv)"
 started=$(mktemp)
 trap 'rm -f "$started"' EXIT
-# The install runs niced so that it takes only what the compiler leaves.
-(nice -n 19 "$root/localstack/install.sh" >/dev/null && "$root/localstack/start.sh" "$port") \
-  >"$started" 2>&1 &
+"$root/localstack/start.sh" "$port" >"$started" 2>&1 &
 starting=$!
 # Cargo's own progress shows on stderr: on a fresh clone the first build compiles the AWS SDK
 # for some minutes, and `cargo test` afterwards reuses it (the same dependencies and features).

@@ -7,7 +7,7 @@ req="$here/requirements.txt"
 venv="${ROLECALL_LOCALSTACK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/rolecall/localstack-venv}"
 python="${PYTHON:-python3}"
 want=$(sha256sum "$req" | cut -d' ' -f1)
-# One install at a time: the main job and CI install in the background, beside start.sh.
+# One install at a time: start.sh for two ports (CI's and a developer's, say) may run at once.
 mkdir -p "$(dirname "$venv")"
 exec 8>"$venv.lock"
 flock 8

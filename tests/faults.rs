@@ -17,10 +17,6 @@ fn fault(status: u16, code: &str, message: &str, times: usize) -> Fault {
     }
 }
 
-fn count(c: &Cluster, action: &str) -> usize {
-    c.proxy.actions().iter().filter(|a| *a == action).count()
-}
-
 /// The account holds what the spec asks for, and a dry run finds nothing left to do.
 async fn assert_converged(c: &Cluster) {
     assert_account_matches(&c.desired()).await;
@@ -43,12 +39,12 @@ async fn throttling_and_server_errors_are_retried_until_they_pass() {
     let run = c.apply().await;
     run.assert_code(0);
     assert_eq!(
-        count(&c, "CreateRole"),
+        c.proxy.requests("CreateRole"),
         3 + 2,
         "two throttled attempts were retried"
     );
-    assert_eq!(count(&c, "PutRolePolicy"), 3 + 1);
-    assert!(count(&c, "GetRole") >= 3 + 2);
+    assert_eq!(c.proxy.requests("PutRolePolicy"), 3 + 1);
+    assert!(c.proxy.requests("GetRole") >= 3 + 2);
     assert_converged(&c).await;
 }
 
@@ -75,8 +71,8 @@ async fn a_principal_or_object_not_yet_visible_is_waited_out() {
     );
     let run = c.run(&["--yes", "--consistency-timeout", "60"]).await;
     run.assert_code(0);
-    assert_eq!(count(&c, "CreateRole"), 3 + 2);
-    assert_eq!(count(&c, "AddRoleToInstanceProfile"), 3 + 2);
+    assert_eq!(c.proxy.requests("CreateRole"), 3 + 2);
+    assert_eq!(c.proxy.requests("AddRoleToInstanceProfile"), 3 + 2);
     assert_account_matches(&c.desired()).await;
 }
 
@@ -136,7 +132,11 @@ async fn terminal_errors_fail_at_once_with_aws_message() {
         assert_eq!(run.code, 1, "{action} {code}: {run:?}");
         run.assert_stdout_has(&format!("{code}: {message}"));
         // One call per master, node and bastion object: the failed one was not retried.
-        assert_eq!(count(&c, action), 3, "{action} {code} was not retried");
+        assert_eq!(
+            c.proxy.requests(action),
+            3,
+            "{action} {code} was not retried"
+        );
     }
 }
 
@@ -194,7 +194,7 @@ async fn answers_held_past_the_attempt_timeout_are_retried_and_nothing_is_duplic
         "AddRoleToInstanceProfile",
     ] {
         let held = stalled.iter().filter(|a| *a == action).count();
-        assert!(count(&c, action) > held, "{action}: {held} held");
+        assert!(c.proxy.requests(action) > held, "{action}: {held} held");
     }
     assert_account_matches(&c.desired()).await;
     let again = c.dry_run().await;
@@ -211,7 +211,7 @@ async fn when_retries_run_out_the_run_says_what_is_left_and_the_next_finishes() 
     let run = c.run(&["--yes", "--max-attempts", "2"]).await;
     run.assert_code(1);
     // Each of the three inline policies was tried twice, then reported with AWS's message.
-    assert_eq!(count(&c, "PutRolePolicy"), 3 * 2, "{run:?}");
+    assert_eq!(c.proxy.requests("PutRolePolicy"), 3 * 2, "{run:?}");
     run.assert_stdout_has("Throttling: Rate exceeded");
     assert!(
         run.stderr.contains("stopped after 3 failed change(s)")
@@ -273,14 +273,14 @@ async fn aws_max_attempts_and_aws_retry_mode_are_honoured_unless_the_flag_says_o
             _ => &[("AWS_MAX_ATTEMPTS", "3"), ("AWS_RETRY_MODE", "adaptive")],
         };
         run(&[], env).await.assert_code(1);
-        assert_eq!(count(&c, "PutRolePolicy"), 3 * 3, "{mode}");
+        assert_eq!(c.proxy.requests("PutRolePolicy"), 3 * 3, "{mode}");
     }
     // ... unless --max-attempts says otherwise.
     c.proxy.clear();
     run(&["--max-attempts", "1"], &[("AWS_MAX_ATTEMPTS", "3")])
         .await
         .assert_code(1);
-    assert_eq!(count(&c, "PutRolePolicy"), 3);
+    assert_eq!(c.proxy.requests("PutRolePolicy"), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -304,7 +304,7 @@ async fn a_rate_limited_account_is_paced_and_the_run_converges() {
     let run = c.run(&["--yes", "--concurrency", "32"]).await;
     run.assert_code(0);
     let (calls, throttled) = (c.proxy.actions().len(), c.proxy.take_throttled());
-    assert!(count(&c, "CreateRole") >= 30 + 3, "{run:?}");
+    assert!(c.proxy.requests("CreateRole") >= 30 + 3, "{run:?}");
     // The account did throttle: the first burst of up to 32 requests goes before any rate
     // is known, and about a third of it gets through a bucket of 10. After that, throttled
     // answers stay a small fraction of calls, paced retries included: a count, not a time.

@@ -408,12 +408,7 @@ async fn a_truncated_bulk_page_is_followed_to_its_marker_even_when_empty() {
     // answers GetAccountAuthorizationDetails with a 500 ("dictionary changed size during
     // iteration") while other tests write, and the SDK retries that same request: so the
     // marker's request is counted at least once rather than exactly once.
-    let pages = c
-        .proxy
-        .actions()
-        .iter()
-        .filter(|a| *a == "GetAccountAuthorizationDetails")
-        .count();
+    let pages = c.proxy.requests("GetAccountAuthorizationDetails");
     let following = c
         .proxy
         .requests_with("GetAccountAuthorizationDetails", "Marker", "page-two");
@@ -456,12 +451,7 @@ async fn a_bulk_read_follows_every_page_iam_gives() {
         let id = format!("IAMRole/{role}.{name}");
         assert!(!run.stdout.contains(&id), "{id} planned: {run:?}");
     }
-    let pages = c
-        .proxy
-        .actions()
-        .iter()
-        .filter(|a| *a == "GetAccountAuthorizationDetails")
-        .count();
+    let pages = c.proxy.requests("GetAccountAuthorizationDetails");
     let first_pages = pages
         - c.proxy
             .requests_with_param("GetAccountAuthorizationDetails", "Marker");

@@ -181,6 +181,17 @@ impl RecordingProxy {
             .collect()
     }
 
+    /// How many requests of `action` were received.
+    pub fn requests(&self, action: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .actions
+            .iter()
+            .filter(|a| *a == action)
+            .count()
+    }
+
     /// How many requests of `action` had `param=value`.
     pub fn requests_with(&self, action: &str, param: &str, value: &str) -> usize {
         let wanted = format!("{param}={value}");

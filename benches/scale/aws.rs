@@ -28,10 +28,6 @@ impl Clients {
             .credentials_provider(aws_sdk_iam::config::Credentials::new(
                 "test", "test", None, None, "bench",
             ))
-            // LocalStack answers some concurrent writes in a large account with an
-            // InternalError (its own race, `dictionary changed size during iteration`), which
-            // the SDK retries; three attempts ran out in run s5kqrnb.
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
             .load()
             .await;
         Clients {

@@ -271,17 +271,23 @@ async fn delete_other_roles(bench: &Bench, count: usize) -> Result<Duration, Str
             );
             let role = other_role(&bench.run_id, i);
             async move {
-                let delete = iam
-                    .delete_role_policy()
-                    .role_name(&role)
-                    .policy_name("logs");
-                limit.call(delete.send()).await.map_err(aws::message)?;
+                persist(&limit, || {
+                    iam.delete_role_policy()
+                        .role_name(&role)
+                        .policy_name("logs")
+                        .send()
+                })
+                .await?;
                 if i % 4 == 0 {
-                    let detach = iam.detach_role_policy().role_name(&role).policy_arn(arn);
-                    limit.call(detach.send()).await.map_err(aws::message)?;
+                    persist(&limit, || {
+                        iam.detach_role_policy()
+                            .role_name(&role)
+                            .policy_arn(&arn)
+                            .send()
+                    })
+                    .await?;
                 }
-                let delete = iam.delete_role().role_name(&role);
-                limit.call(delete.send()).await.map_err(aws::message)?;
+                persist(&limit, || iam.delete_role().role_name(&role).send()).await?;
                 Ok(())
             }
         })

@@ -31,4 +31,5 @@ mod role_drift;
 mod saved_plans;
 mod secrets;
 mod shared_account;
+mod tls;
 mod update;

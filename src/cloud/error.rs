@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 
 use super::Read;
 
@@ -69,8 +69,10 @@ where
     let code = err.code().map(str::to_string);
     let message = match err.message() {
         Some(m) => m.to_string(),
-        // Transport failures carry no AWS message; the error chain says what happened.
-        None => DisplayErrorContext(&err).to_string(),
+        // Transport failures carry no AWS message; the error chain says what happened (such
+        // as "TLS handshake failed: invalid peer certificate: UnknownIssuer"). Its Display
+        // only: the SDK's DisplayErrorContext would append the Debug dump of its structures.
+        None => one_line(&chain(err.to_string(), std::error::Error::source(&err))),
     };
     CloudError {
         operation,
@@ -116,8 +118,13 @@ pub(super) fn credential_error_message(
 
 /// An error and its sources, `: ` between them, each said once.
 fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
+    chain(error.to_string(), error.source())
+}
+
+/// `first`, then each source's text that it does not already hold.
+fn chain(first: String, source: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut parts = vec![first];
+    let mut next = source;
     while let Some(e) = next {
         let text = e.to_string();
         if !parts.iter().any(|p| p.contains(&text)) {

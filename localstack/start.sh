@@ -5,7 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 port="${1:-${LOCALSTACK_PORT:-4566}}"
-state="${ROLECALL_LOCALSTACK_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/rolecall/localstack-$port}"
+# One directory a port (its lock, pid, log and volume), under $ROLECALL_LOCALSTACK_STATE if set.
+state="${ROLECALL_LOCALSTACK_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/rolecall}/localstack-$port"
 mkdir -p "$state"
 health="http://127.0.0.1:$port/_localstack/health"
 

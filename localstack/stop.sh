@@ -2,7 +2,8 @@
 # Stops the LocalStack that start.sh started on PORT (first argument, $LOCALSTACK_PORT, or 4566).
 set -euo pipefail
 port="${1:-${LOCALSTACK_PORT:-4566}}"
-state="${ROLECALL_LOCALSTACK_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/rolecall/localstack-$port}"
+# One directory a port (its lock, pid, log and volume), under $ROLECALL_LOCALSTACK_STATE if set.
+state="${ROLECALL_LOCALSTACK_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/rolecall}/localstack-$port"
 pid=$(cat "$state/pid" 2>/dev/null || true)
 if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
   echo "no LocalStack started by start.sh is running on port $port"

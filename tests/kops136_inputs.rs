@@ -13,7 +13,8 @@
 //! The run happens in kops's harness account, 123456789012 (LocalStack takes a 12-digit
 //! access key id as the account), apart from the other suites, which share cluster names
 //! such as `minimal.example.com` with these cases. The cases share names among themselves
-//! too, so they run one after another, each converging what the one before left.
+//! too, so they run one after another, each converging what the one before left; with two
+//! LocalStacks, two such chains run at once, one in each LocalStack's copy of the account.
 
 use crate::common;
 
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_route53::types::{HostedZone, HostedZoneConfig, Vpc, VpcRegion};
 use common::cluster::NO_CHANGES;
-use common::{localstack, rolecall_with_env, RecordingProxy};
+use common::{localstack, localstack_count, on_localstack, rolecall_with_env, RecordingProxy};
 use serde_json::Value;
 
 /// kops's harness account; also the access key id that makes LocalStack act in it.
@@ -35,6 +36,7 @@ macro_rules! client {
             $sdk::Config::builder()
                 .behavior_version($sdk::config::BehaviorVersion::latest())
                 .region($sdk::config::Region::new(REGION))
+                .http_client(rolecall::cloud::https_client())
                 .endpoint_url(localstack())
                 .credentials_provider($sdk::config::Credentials::new(
                     ACCOUNT, "test", None, None, "tests",
@@ -398,10 +400,12 @@ async fn run_case(case: &str, zones: &BTreeMap<&str, String>) {
     );
 }
 
-/// Every AWS case whose IAM rolecall builds, in kops's order of directories.
+/// Every AWS case whose IAM rolecall builds, in kops's order of directories. The cases share
+/// kops's cluster names and account, so they run one after another in it; with more than one
+/// LocalStack, each takes its share of them in its own copy of that account (the longest test
+/// of the suite, 85 s in one).
 #[tokio::test(flavor = "multi_thread")]
 async fn kops_136_inputs_yield_kops_iam_byte_for_byte() {
-    let zones = ensure_zones().await;
     let skipped = [
         "lifecycle_phases",
         // tests/golden_kops136.rs KNOWN_GAPS
@@ -415,8 +419,21 @@ async fn kops_136_inputs_yield_kops_iam_byte_for_byte() {
         .collect();
     cases.sort();
     assert_eq!(cases.len(), 65);
-    for case in &cases {
-        ensure_policies(case).await;
-        run_case(case, &zones).await;
+    let shares = localstack_count();
+    let mut runs = tokio::task::JoinSet::new();
+    for share in 0..shares {
+        let mine: Vec<String> = cases.iter().skip(share).step_by(shares).cloned().collect();
+        runs.spawn(on_localstack(share, async move {
+            let zones = ensure_zones().await;
+            for case in &mine {
+                ensure_policies(case).await;
+                run_case(case, &zones).await;
+            }
+        }));
+    }
+    while let Some(done) = runs.join_next().await {
+        if let Err(e) = done {
+            std::panic::resume_unwind(e.into_panic());
+        }
     }
 }

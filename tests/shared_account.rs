@@ -605,7 +605,7 @@ async fn random_shared_accounts_get_exactly_the_planned_writes_and_none_to_other
     const CASES: u64 = 16;
     let mut cases = tokio::task::JoinSet::new();
     for seed in 1..=CASES {
-        cases.spawn(random_case(seed));
+        cases.spawn(common::same_localstack(random_case(seed)));
     }
     let mut failures = Vec::new();
     while let Some(done) = cases.join_next().await {

@@ -1,4 +1,4 @@
-//! What the integration tests share: a real LocalStack (started once when none answers),
+//! What the integration tests share: real LocalStacks (each started once when none answers),
 //! a recording proxy in front of it, an independent IAM client for checking the account,
 //! and the rolecall binary itself.
 
@@ -15,7 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use proxy::RecordingProxy;
 
-/// The port of the shared LocalStack; `ROLECALL_TEST_LOCALSTACK_PORT` moves it.
+/// The port of the first LocalStack; `ROLECALL_TEST_LOCALSTACK_PORT` moves it, and the others
+/// take the ports after it.
 pub fn localstack_port() -> u16 {
     std::env::var("ROLECALL_TEST_LOCALSTACK_PORT")
         .ok()
@@ -23,13 +24,78 @@ pub fn localstack_port() -> u16 {
         .unwrap_or(4566)
 }
 
-/// Starts LocalStack unless one answers on the port, once per run of the test binary. A LocalStack
-/// that cannot start fails the test: these tests never skip.
+/// How many LocalStacks the tests spread over: `ROLECALL_TEST_LOCALSTACKS`, else one per core
+/// up to two. One LocalStack serves its requests on one core (Python), which a 2-core run of the
+/// suite kept busy throughout while the rest idled: a second one doubles what the tests can ask
+/// of it at once (docs/performance.md, "Build time").
+pub fn localstack_count() -> usize {
+    std::env::var("ROLECALL_TEST_LOCALSTACKS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(2)
+        })
+        .clamp(1, 8)
+}
+
+tokio::task_local! {
+    /// The LocalStack of the test that spawned this task (see `same_localstack`).
+    static SHARD: usize;
+}
+
+/// Which LocalStack the running test uses: fixed by its name, which libtest gives the thread it
+/// runs the test on, so that every call of one test, and its checks, reach the same account.
+/// Tasks spawned onto other threads carry it with them through `same_localstack`.
+fn shard() -> usize {
+    if let Ok(shard) = SHARD.try_with(|s| *s) {
+        return shard;
+    }
+    let count = localstack_count();
+    let thread = std::thread::current();
+    match thread.name() {
+        // libtest names each test's thread after the test: `module::name`.
+        Some(test) if test.contains("::") => {
+            // FNV-1a: the same test, the same LocalStack, on every run.
+            let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            (hash % count as u64) as usize
+        }
+        Some("main") => 0,
+        other => panic!(
+            "localstack() on thread {other:?}, not a test's own: spawn the task through common::same_localstack"
+        ),
+    }
+}
+
+/// `task`, run against the LocalStack of the test that creates it, wherever it is spawned.
+pub fn same_localstack<F: std::future::Future>(
+    task: F,
+) -> impl std::future::Future<Output = F::Output> {
+    SHARD.scope(shard(), task)
+}
+
+/// `task`, run against LocalStack number `n` (modulo how many there are): for a test that
+/// spreads its own work over all of them, each with accounts of its own.
+pub fn on_localstack<F: std::future::Future>(
+    n: usize,
+    task: F,
+) -> impl std::future::Future<Output = F::Output> {
+    SHARD.scope(n % localstack_count(), task)
+}
+
+/// The endpoint of the running test's LocalStack, started unless one answers on its port,
+/// once per run of the test binary. A LocalStack that cannot start fails the test: these
+/// tests never skip.
 pub fn localstack() -> String {
-    static STARTED: OnceLock<String> = OnceLock::new();
-    STARTED
+    static STARTED: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
+    let shard = shard();
+    STARTED[shard]
         .get_or_init(|| {
-            let port = localstack_port();
+            let port = localstack_port() + shard as u16;
             let script = repo_root().join("localstack/start.sh");
             let out = std::process::Command::new("bash")
                 .arg(&script)
@@ -72,6 +138,7 @@ macro_rules! localstack_client {
         let config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new("us-east-1"))
+            .http_client(rolecall::cloud::https_client())
             .endpoint_url(endpoint)
             .credentials_provider($sdk::config::Credentials::new(
                 "test", "test", None, None, "tests",

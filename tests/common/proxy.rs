@@ -723,6 +723,23 @@ async fn role_details_page(
 /// Every role's details, read from upstream in one GetAccountAuthorizationDetails (which
 /// LocalStack answers whole), split into the roles' `<member>` elements.
 async fn fetch_role_details(upstream: &str) -> std::io::Result<RoleDetails> {
+    // LocalStack answers 500 now and then when another request changes the account's roles
+    // while it iterates them ("dictionary changed size during iteration"); the SDK retries
+    // that for rolecall, and this read of the harness's own does the same, or the dropped
+    // connection would show as a second listing that rolecall never started.
+    let mut attempt = 1;
+    loop {
+        match fetch_role_details_once(upstream).await {
+            Err(e) if attempt < 5 && e.to_string().contains("upstream answered HTTP/1.1 500") => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn fetch_role_details_once(upstream: &str) -> std::io::Result<RoleDetails> {
     let body = "Action=GetAccountAuthorizationDetails&Version=2010-05-08&Filter.member.1=Role";
     // LocalStack reads the account and region from the credential scope, not the signature.
     let request = format!(

@@ -30,7 +30,6 @@ async fn route53() -> aws_sdk_route53::Client {
     let config = aws_sdk_route53::Config::builder()
         .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
         .region(aws_sdk_route53::config::Region::new("us-east-1"))
-        .http_client(rolecall::cloud::https_client())
         .endpoint_url(localstack())
         .credentials_provider(aws_sdk_route53::config::Credentials::new(
             "test", "test", None, None, "tests",

@@ -36,7 +36,6 @@ macro_rules! client {
             $sdk::Config::builder()
                 .behavior_version($sdk::config::BehaviorVersion::latest())
                 .region($sdk::config::Region::new(REGION))
-                .http_client(rolecall::cloud::https_client())
                 .endpoint_url(localstack())
                 .credentials_provider($sdk::config::Credentials::new(
                     ACCOUNT, "test", None, None, "tests",

@@ -82,7 +82,6 @@ macro_rules! client_as {
             $sdk::Config::builder()
                 .behavior_version($sdk::config::BehaviorVersion::latest())
                 .region($sdk::config::Region::new(VPC_REGION))
-                .http_client(rolecall::cloud::https_client())
                 .endpoint_url(localstack())
                 .credentials_provider($sdk::config::Credentials::new(
                     $key, "test", None, None, "tests",

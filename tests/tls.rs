@@ -1,8 +1,7 @@
-//! HTTPS as rolecall speaks it: its own client (rustls with the ring provider, built in
-//! `cloud::https_client` where the SDK's default would take aws-lc) against LocalStack's TLS
-//! port, which serves a self-signed certificate for `localhost`. Untrusted, the certificate is
-//! refused in one line; trusted through `SSL_CERT_FILE`, as the system's roots are read, the
-//! run goes through; `HTTPS_PROXY` and `NO_PROXY` are honoured as the SDK's default client does.
+//! HTTPS as rolecall speaks it, through the AWS SDK's default client (hyper and rustls),
+//! against LocalStack's TLS port, which serves a self-signed certificate for `localhost`.
+//! Untrusted, the certificate is refused in one line; trusted through `SSL_CERT_FILE`, as the
+//! system's roots are read, the run goes through; `HTTPS_PROXY` and `NO_PROXY` are honoured.
 
 use crate::common;
 

@@ -23,7 +23,6 @@ impl Clients {
     /// Clients for `endpoint` with LocalStack's account: any credentials, us-east-1.
     pub async fn new(endpoint: &str) -> Clients {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(rolecall::cloud::https_client())
             .endpoint_url(endpoint)
             .region(aws_sdk_iam::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_iam::config::Credentials::new(

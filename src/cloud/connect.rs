@@ -85,29 +85,6 @@ pub fn retry_settings(
     Ok((attempts, mode))
 }
 
-/// The HTTPS client of every AWS call: the one the SDK builds by default (hyper 1, rustls with
-/// the system's trust roots, `HTTPS_PROXY` and `NO_PROXY` honoured), with rustls's ring provider
-/// where the SDK takes aws-lc, which costs a cold build more than a minute (Cargo.toml says why).
-/// Public for the tests and the benchmark, whose own SDK clients need it as rolecall's do.
-pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    use aws_smithy_http_client::{Builder, ConnectorBuilder};
-    // As aws-smithy-runtime's default_https_client does it, with its connector settings
-    // (timeouts), sleep and proxy from the environment, which the SDK's behaviour version
-    // turns on and `Builder::build_https` would leave out.
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector =
-            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
-}
-
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
@@ -148,7 +125,6 @@ impl Cloud {
             .operation_attempt_timeout(options.attempt_timeout)
             .build();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(https_client())
             .retry_config(retry)
             .timeout_config(timeouts);
         if let Some(url) = &options.endpoint_url {

@@ -23,7 +23,7 @@ mod route53;
 mod touched;
 mod write;
 
-pub use connect::{https_client, ConnectOptions};
+pub use connect::ConnectOptions;
 pub use error::{CloudError, ConnectError};
 pub use fetch::{FetchStrategy, BULK_ABOVE_ROLES};
 pub use read::Read;

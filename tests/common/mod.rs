@@ -138,7 +138,6 @@ macro_rules! localstack_client {
         let config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new("us-east-1"))
-            .http_client(rolecall::cloud::https_client())
             .endpoint_url(endpoint)
             .credentials_provider($sdk::config::Credentials::new(
                 "test", "test", None, None, "tests",

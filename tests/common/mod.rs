@@ -25,9 +25,9 @@ pub fn localstack_port() -> u16 {
 }
 
 /// How many LocalStacks the tests spread over: `ROLECALL_TEST_LOCALSTACKS`, else one per core
-/// up to two. One LocalStack serves its requests on one core (Python), which a 2-core run of the
-/// suite kept busy throughout while the rest idled: a second one doubles what the tests can ask
-/// of it at once (docs/performance.md, "Build time").
+/// up to two. One LocalStack serves its requests on one core (Python): with four tests at a
+/// time it was the suite's bound (110 CPU-seconds of a 162 s run on 2 cores), and a second one
+/// halved the suite's time (docs/performance.md, "Build time").
 pub fn localstack_count() -> usize {
     std::env::var("ROLECALL_TEST_LOCALSTACKS")
         .ok()

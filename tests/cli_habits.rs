@@ -11,17 +11,11 @@ use common::cluster::{Cluster, MUST_SPECIFY_YES, NO_CHANGES};
 use common::spec::ClusterYaml;
 use common::{
     iam_client, repo_root, role_exists, rolecall_args, rolecall_with_env, scratch_dir,
-    unique_cluster, write_spec, Run,
+    unique_cluster, write_spec, Run, TEST_KEYS,
 };
 
 /// An endpoint nothing answers on: runs that must stop before any AWS call use it.
 const NOWHERE: &str = "http://127.0.0.1:1";
-
-const TEST_KEYS: [(&str, &str); 3] = [
-    ("AWS_ACCESS_KEY_ID", "test"),
-    ("AWS_SECRET_ACCESS_KEY", "test"),
-    ("AWS_REGION", "us-east-1"),
-];
 
 fn example_spec() -> String {
     repo_root()

@@ -240,11 +240,7 @@ async fn aws_max_attempts_and_aws_retry_mode_are_honoured_unless_the_flag_says_o
     let run = |args: &'static [&'static str], env: &'static [(&'static str, &'static str)]| {
         let mut all = vec!["update", "-f", &c.spec_path, "--yes"];
         all.extend_from_slice(args);
-        let mut vars = vec![
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-        ];
+        let mut vars = common::TEST_KEYS.to_vec();
         vars.extend_from_slice(env);
         let endpoint = c.proxy.endpoint.clone();
         async move { common::rolecall_with_env(&endpoint, &all, &vars).await }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::cluster::Cluster;
 use common::spec::ClusterYaml;
-use common::{scratch_dir, unique_cluster, write_spec, Run};
+use common::{scratch_dir, unique_cluster, write_spec, Run, TEST_KEYS};
 
 /// Not shaped like an AWS key id (AKIA/ASIA...), so only the redaction of what was resolved
 /// can mask it.
@@ -113,12 +113,6 @@ fn assert_one_line_error(run: &Run, starts: &str) {
     assert!(run.stderr.starts_with(starts), "{run:?}");
 }
 
-const ENV: [(&str, &str); 3] = [
-    ("AWS_ACCESS_KEY_ID", "test"),
-    ("AWS_SECRET_ACCESS_KEY", "test"),
-    ("AWS_REGION", "us-east-1"),
-];
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
     let spec = spec_file("endpoint-flag");
@@ -133,14 +127,18 @@ async fn a_malformed_endpoint_url_flag_is_one_line_naming_the_flag() {
     for bad in bad_urls {
         for command in ["update", "annotations"] {
             // rolecall_with_env puts `--endpoint-url <bad>` after the arguments.
-            let run = common::rolecall_with_env(bad, &[command, "-f", &spec], &ENV).await;
+            let run = common::rolecall_with_env(bad, &[command, "-f", &spec], &TEST_KEYS).await;
             assert_one_line_error(&run, "Error: --endpoint-url <URL>: ");
             run.assert_stderr_has(&format!("{bad:?}"));
         }
     }
     // A value with a line break stays on the error's one line.
-    let run =
-        common::rolecall_with_env("http://x\nkind: Secret", &["update", "-f", &spec], &ENV).await;
+    let run = common::rolecall_with_env(
+        "http://x\nkind: Secret",
+        &["update", "-f", &spec],
+        &TEST_KEYS,
+    )
+    .await;
     assert_one_line_error(&run, "Error: --endpoint-url <URL>: ");
 }
 
@@ -149,7 +147,7 @@ async fn a_malformed_account_id_is_one_line_naming_the_flag() {
     let spec = spec_file("account-id");
     let annotations = |id| {
         let args = ["annotations", "-f", &spec, "--account-id", id];
-        async move { common::rolecall_with_env("http://127.0.0.1:9", &args, &ENV).await }
+        async move { common::rolecall_with_env("http://127.0.0.1:9", &args, &TEST_KEYS).await }
     };
     let bad_ids = [
         "12345678901",
@@ -188,7 +186,7 @@ async fn a_malformed_aws_endpoint_url_is_one_line_and_sends_nothing() {
         ("AWS_ENDPOINT_URL", "localhost:4566"),
         ("AWS_ENDPOINT_URL_IAM", "iam:4566"),
     ] {
-        let mut env = ENV.to_vec();
+        let mut env = TEST_KEYS.to_vec();
         for service in [
             "AWS_ENDPOINT_URL_IAM",
             "AWS_ENDPOINT_URL_STS",

@@ -7,7 +7,9 @@ use crate::common;
 
 use common::cluster::NO_CHANGES;
 use common::spec::ClusterYaml;
-use common::{iam_client, localstack, rolecall_with_env, scratch_dir, unique_cluster, write_spec};
+use common::{
+    iam_client, localstack, rolecall_with_env, scratch_dir, unique_cluster, write_spec, TEST_KEYS,
+};
 
 /// The certificate LocalStack serves on `port`, in PEM, read by Python's ssl module (LocalStack
 /// runs on Python, so it is on every machine that runs these tests).
@@ -36,11 +38,7 @@ async fn https_is_verified_against_the_trusted_roots_and_proxies_are_honoured() 
     let pem = dir.join("localstack.pem");
     std::fs::write(&pem, served_certificate(&port)).unwrap();
     let pem = pem.to_str().unwrap();
-    let aws = vec![
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ];
+    let aws = TEST_KEYS.to_vec();
     let once = ["update", "-f", spec, "--max-attempts", "1"];
 
     // The system's roots do not hold LocalStack's certificate: refused, named, one line each.

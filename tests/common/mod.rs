@@ -24,6 +24,9 @@ pub fn localstack_port() -> u16 {
         .unwrap_or(4566)
 }
 
+/// The most LocalStacks `ROLECALL_TEST_LOCALSTACKS` may ask for.
+const MAX_LOCALSTACKS: usize = 8;
+
 /// How many LocalStacks the tests spread over: `ROLECALL_TEST_LOCALSTACKS`, else one per core
 /// up to two. One LocalStack serves its requests on one core (Python): with four tests at a
 /// time it was the suite's bound (110 CPU-seconds of a 162 s run on 2 cores), and a second one
@@ -38,7 +41,7 @@ pub fn localstack_count() -> usize {
                 .unwrap_or(1)
                 .min(2)
         })
-        .clamp(1, 8)
+        .clamp(1, MAX_LOCALSTACKS)
 }
 
 tokio::task_local! {
@@ -75,7 +78,7 @@ fn shard() -> usize {
 pub fn same_localstack<F: std::future::Future>(
     task: F,
 ) -> impl std::future::Future<Output = F::Output> {
-    SHARD.scope(shard(), task)
+    on_localstack(shard(), task)
 }
 
 /// `task`, run against LocalStack number `n` (modulo how many there are): for a test that
@@ -91,7 +94,8 @@ pub fn on_localstack<F: std::future::Future>(
 /// once per run of the test binary. A LocalStack that cannot start fails the test: these
 /// tests never skip.
 pub fn localstack() -> String {
-    static STARTED: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
+    static STARTED: [OnceLock<String>; MAX_LOCALSTACKS] =
+        [const { OnceLock::new() }; MAX_LOCALSTACKS];
     let shard = shard();
     STARTED[shard]
         .get_or_init(|| {
@@ -112,6 +116,13 @@ pub fn localstack() -> String {
         })
         .clone()
 }
+
+/// The AWS variables of a run against LocalStack, which accepts any keys.
+pub const TEST_KEYS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_REGION", "us-east-1"),
+];
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -282,16 +293,7 @@ impl std::fmt::Debug for Run {
 /// Runs the rolecall binary against `endpoint` with test credentials and no AWS config
 /// files, so nothing on the machine leaks in.
 pub async fn rolecall(endpoint: &str, args: &[&str]) -> Run {
-    rolecall_with_env(
-        endpoint,
-        args,
-        &[
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-        ],
-    )
-    .await
+    rolecall_with_env(endpoint, args, &TEST_KEYS).await
 }
 
 /// Like [`rolecall`], with exactly these AWS variables (and no config files).
@@ -313,12 +315,7 @@ pub async fn rolecall_with_stdin(endpoint: &str, args: &[&str], input: &str) -> 
     use tokio::io::AsyncWriteExt;
     let mut all = args.to_vec();
     all.extend(["--endpoint-url", endpoint]);
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ];
-    let mut child = command(&all, &env)
+    let mut child = command(&all, &TEST_KEYS)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -729,17 +729,22 @@ async fn fetch_role_details(upstream: &str) -> std::io::Result<RoleDetails> {
     // connection would show as a second listing that rolecall never started.
     let mut attempt = 1;
     loop {
-        match fetch_role_details_once(upstream).await {
-            Err(e) if attempt < 5 && e.to_string().contains("upstream answered HTTP/1.1 500") => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            done => return done,
+        let (head, body) = post_role_details(upstream).await?;
+        if attempt < 5 && head.starts_with("HTTP/1.1 500") {
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
         }
+        return role_details_of(&head, body);
     }
 }
 
-async fn fetch_role_details_once(upstream: &str) -> std::io::Result<RoleDetails> {
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// One GetAccountAuthorizationDetails sent upstream: the answer's head and body.
+async fn post_role_details(upstream: &str) -> std::io::Result<(String, Vec<u8>)> {
     let body = "Action=GetAccountAuthorizationDetails&Version=2010-05-08&Filter.member.1=Role";
     // LocalStack reads the account and region from the credential scope, not the signature.
     let request = format!(
@@ -750,10 +755,13 @@ async fn fetch_role_details_once(upstream: &str) -> std::io::Result<RoleDetails>
     server.write_all(request.as_bytes()).await?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer).await?;
-    let invalid =
-        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     let head_end = find(&answer, b"\r\n\r\n").ok_or_else(|| invalid("no HTTP head"))? + 4;
     let head = String::from_utf8_lossy(&answer[..head_end]).to_string();
+    Ok((head, answer.split_off(head_end)))
+}
+
+/// The roles of a GetAccountAuthorizationDetails answer, which must be a 200.
+fn role_details_of(head: &str, body: Vec<u8>) -> std::io::Result<RoleDetails> {
     if !head.starts_with("HTTP/1.1 200") {
         return Err(invalid(&format!(
             "upstream answered {}",
@@ -764,9 +772,9 @@ async fn fetch_role_details_once(upstream: &str) -> std::io::Result<RoleDetails>
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(&answer[head_end..])
+        dechunk(&body)
     } else {
-        answer[head_end..].to_vec()
+        body
     };
     let xml = String::from_utf8(xml).map_err(|_| invalid("the answer is not UTF-8"))?;
     Ok(RoleDetails {
